@@ -1,0 +1,28 @@
+//! `juju-rs-ops`: a small, typed framework for Juju charms written in Rust.
+//!
+//! A charm built on it is one native binary installed as the charm's `dispatch`. Juju runs
+//! it once per event; the charm reads the event ([`Event`]), reads and writes the model
+//! through cached hook tools ([`Model`]), drives its workload containers through Pebble
+//! ([`pebble::Pebble`]) and reports one status ([`status::StatusCollector`]).
+//!
+//! The library does not call the charm: the charm calls the library ("effects at the
+//! edges"). Every effect sits behind a small trait ([`tools::ToolRunner`],
+//! [`pebble::Pebble`]) so tests can run the very same charm code in-process
+//! ([`testing::Harness`]) or as a process under the Juju emulator
+//! ([`testing::Emulator`]) against a real Pebble ([`testing::PebbleFixture`]).
+
+pub mod context;
+pub mod event;
+pub mod logging;
+pub mod model;
+pub mod pebble;
+pub mod status;
+pub mod tools;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use context::Context;
+pub use event::{Event, EventKind};
+pub use model::Model;
+pub use status::{Status, StatusCollector, StatusKind};

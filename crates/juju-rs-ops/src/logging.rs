@@ -1,0 +1,1 @@
+//! `tracing` to `juju-log`. (Being written.)

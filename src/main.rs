@@ -1,0 +1,2 @@
+//! The Kratos charm. (Being written.)
+fn main() {}
