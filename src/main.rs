@@ -1,2 +1,7 @@
-//! The Kratos charm. (Being written.)
+//! The Kratos charm: one native binary installed as the charm's `dispatch`.
+
+mod integrations;
+mod sensitive;
+mod workload;
+
 fn main() {}

@@ -1,0 +1,220 @@
+//! `pg-database` (postgresql_client, the data_platform_libs `DatabaseRequires` wire
+//! format): the leader asks for a database; postgresql-k8s answers with endpoints and
+//! credentials, either in its application databag or, with current postgresql-k8s, in a
+//! Juju secret referenced by `secret-user`.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use super::{BadRelationData, Databag};
+use crate::sensitive::Sensitive;
+
+pub const ENDPOINT: &str = "pg-database";
+
+/// The fields a requirer asks to receive as secrets (`requested-secrets`), as the
+/// data_platform_libs requirer lists them.
+const REQUESTED_SECRETS: [&str; 8] = [
+    "username",
+    "password",
+    "tls",
+    "tls-ca",
+    "uris",
+    "read-only-uris",
+    "entity-name",
+    "entity-password",
+];
+
+/// The database name the charm asks for: `<model>_<app>`.
+pub fn database_name(model: &str, app: &str) -> String {
+    format!("{model}_{app}")
+}
+
+/// What the leader writes to its application databag (and, as the reference library
+/// does, `requested-secrets` to its unit databag too).
+pub fn request(model: &str, app: &str) -> Databag {
+    let mut bag = Databag::new();
+    bag.insert("database".into(), database_name(model, app));
+    bag.insert("extra-user-roles".into(), "SUPERUSER".into());
+    bag.insert("requested-secrets".into(), requested_secrets());
+    bag
+}
+
+/// `requested-secrets` JSON-encoded as the library encodes it.
+pub fn requested_secrets() -> String {
+    serde_json::to_string(&REQUESTED_SECRETS).unwrap_or_default()
+}
+
+/// Where the credentials are, after reading the provider's application databag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offer {
+    /// The provider has not answered yet.
+    Pending,
+    /// Credentials are in the databag.
+    Inline {
+        endpoint: String,
+        username: String,
+        password: Sensitive,
+    },
+    /// Credentials are in the Juju secret `secret_id` (keys `username`, `password`).
+    InSecret { endpoint: String, secret_id: String },
+}
+
+/// Reads the provider's application databag.
+pub fn parse_offer(bag: &Databag) -> Result<Offer, BadRelationData> {
+    let get = |key: &str| bag.get(key).filter(|v| !v.is_empty());
+    let Some(endpoints) = get("endpoints") else {
+        return Ok(Offer::Pending);
+    };
+    let endpoint = first_endpoint(endpoints)?;
+    if let Some(secret_id) = get("secret-user") {
+        return Ok(Offer::InSecret {
+            endpoint,
+            secret_id: secret_id.clone(),
+        });
+    }
+    match (get("username"), get("password")) {
+        (Some(username), Some(password)) => Ok(Offer::Inline {
+            endpoint,
+            username: username.clone(),
+            password: Sensitive::new(password.clone()),
+        }),
+        _ => Ok(Offer::Pending),
+    }
+}
+
+/// The first of the comma-separated `host:port` endpoints, checked.
+fn first_endpoint(endpoints: &str) -> Result<String, BadRelationData> {
+    let first = endpoints.split(',').next().unwrap_or_default().trim();
+    let valid = first.rsplit_once(':').is_some_and(|(host, port)| {
+        !host.is_empty() && port.parse::<u16>().is_ok() && !host.contains(['/', '@', '?', '#', ' '])
+    });
+    if valid {
+        Ok(first.to_string())
+    } else {
+        Err(BadRelationData {
+            endpoint: ENDPOINT,
+            message: format!("endpoints {endpoints:?} is not a list of host:port"),
+        })
+    }
+}
+
+/// Reads the credentials out of the secret's content.
+pub fn credentials_from_secret(content: &Databag) -> Option<(String, Sensitive)> {
+    let username = content.get("username").filter(|v| !v.is_empty())?;
+    let password = content.get("password").filter(|v| !v.is_empty())?;
+    Some((username.clone(), Sensitive::new(password.clone())))
+}
+
+/// A usable database connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub endpoint: String,
+    pub database: String,
+    pub username: String,
+    pub password: Sensitive,
+}
+
+/// Userinfo must escape everything but unreserved characters.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+impl Connection {
+    /// `postgres://user:pass@host:port/db` with user and password escaped.
+    pub fn dsn(&self) -> Sensitive {
+        Sensitive::new(format!(
+            "postgres://{}:{}@{}/{}",
+            utf8_percent_encode(&self.username, USERINFO),
+            utf8_percent_encode(self.password.expose(), USERINFO),
+            self.endpoint,
+            utf8_percent_encode(&self.database, USERINFO),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bag(pairs: &[(&str, &str)]) -> Databag {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn request_matches_the_library_wire_format() {
+        let bag = request("prod", "kratos");
+        assert_eq!(bag["database"], "prod_kratos");
+        assert_eq!(bag["extra-user-roles"], "SUPERUSER");
+        let secrets: Vec<String> = serde_json::from_str(&bag["requested-secrets"]).unwrap();
+        assert!(secrets.iter().any(|s| s == "username") && secrets.iter().any(|s| s == "password"));
+    }
+
+    #[test]
+    fn credentials_inline_or_in_a_secret() {
+        let inline = parse_offer(&bag(&[
+            ("endpoints", "pg-0.pg-endpoints:5432,pg-1.pg-endpoints:5432"),
+            ("username", "relation_id_3"),
+            ("password", "pw"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            inline,
+            Offer::Inline {
+                endpoint: "pg-0.pg-endpoints:5432".into(),
+                username: "relation_id_3".into(),
+                password: Sensitive::new("pw"),
+            }
+        );
+        let secret = parse_offer(&bag(&[
+            ("endpoints", "10.1.2.3:5432"),
+            ("secret-user", "secret:cs0a1b2c3d4e5f6g7h8i"),
+        ]))
+        .unwrap();
+        assert!(
+            matches!(secret, Offer::InSecret { ref secret_id, .. } if secret_id == "secret:cs0a1b2c3d4e5f6g7h8i")
+        );
+        assert_eq!(
+            credentials_from_secret(&bag(&[("username", "u"), ("password", "p")])),
+            Some(("u".into(), Sensitive::new("p")))
+        );
+        assert_eq!(credentials_from_secret(&bag(&[("username", "u")])), None);
+    }
+
+    #[test]
+    fn pending_until_endpoints_and_credentials() {
+        assert_eq!(parse_offer(&Databag::new()).unwrap(), Offer::Pending);
+        assert_eq!(
+            parse_offer(&bag(&[("endpoints", "h:5432")])).unwrap(),
+            Offer::Pending
+        );
+    }
+
+    #[test]
+    fn malformed_endpoints_are_reported_without_credentials() {
+        let err = parse_offer(&bag(&[("endpoints", "no-port"), ("password", "pw")])).unwrap_err();
+        assert!(err.to_string().contains("pg-database"));
+        assert!(!err.to_string().contains("pw"));
+        assert!(parse_offer(&bag(&[("endpoints", "h:99999")])).is_err());
+        assert!(parse_offer(&bag(&[("endpoints", "a@b:1")])).is_err());
+    }
+
+    #[test]
+    fn dsn_escapes_user_and_password() {
+        let conn = Connection {
+            endpoint: "db:5432".into(),
+            database: "m_kratos".into(),
+            username: "user@x".into(),
+            password: Sensitive::new("p:a/s@s?#"),
+        };
+        let dsn = conn.dsn();
+        assert_eq!(
+            dsn.expose(),
+            "postgres://user%40x:p%3Aa%2Fs%40s%3F%23@db:5432/m_kratos"
+        );
+        assert!(!format!("{conn:?}").contains("p:a/s"));
+    }
+}

@@ -1,0 +1,124 @@
+//! The Kratos workload as Pebble runs it: paths, the layer (pure), and parsing what the
+//! `kratos` CLI prints.
+
+use std::collections::BTreeMap;
+
+use juju_rs_ops::pebble::{Check, HttpCheck, Layer, Service};
+
+pub const CONTAINER: &str = "kratos";
+pub const SERVICE: &str = "kratos";
+pub const COURIER: &str = "courier";
+pub const READY_CHECK: &str = "ready";
+pub const ALIVE_CHECK: &str = "alive";
+pub const LAYER_LABEL: &str = "kratos";
+pub const PUBLIC_PORT: u16 = 4433;
+pub const ADMIN_PORT: u16 = 4434;
+pub const CONFIG_FILE: &str = "/etc/config/kratos/kratos.yaml";
+pub const TEMPLATES_DIR: &str = "/etc/config/templates";
+pub const RECOVERY_TEMPLATE_FILE: &str = "/etc/config/templates/recovery-body.html.gotmpl";
+pub const VERIFICATION_TEMPLATE_FILE: &str =
+    "/etc/config/templates/verification_code/valid/email.body.gotmpl";
+/// The SMTP server Kratos uses until an smtp integration provides one (as the reference
+/// does: courier needs a connection URI to start).
+pub const DEFAULT_SMTP_URI: &str = "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true";
+
+/// The environment shared by the `kratos` and `courier` services.
+pub type Environment = BTreeMap<String, String>;
+
+/// The layer: `kratos` serves (started by Pebble on replan), `courier` is started only on
+/// the leader by the charm, both with the same environment; readiness and liveness checks
+/// on the admin API.
+pub fn layer(environment: &Environment) -> Layer {
+    let service = |summary: &str, command: String, startup: &str| Service {
+        r#override: "replace".into(),
+        summary: summary.into(),
+        command,
+        startup: startup.into(),
+        environment: environment.clone(),
+        ..Service::default()
+    };
+    let check = |level: &str, path: &str| Check {
+        r#override: "replace".into(),
+        level: level.into(),
+        period: "10s".into(),
+        threshold: Some(3),
+        http: Some(HttpCheck {
+            url: format!("http://localhost:{ADMIN_PORT}{path}"),
+            headers: BTreeMap::new(),
+        }),
+        ..Check::default()
+    };
+    Layer {
+        summary: "Kratos layer".into(),
+        description: "Ory Kratos identity server and its courier, managed by the charm".into(),
+        services: BTreeMap::from([
+            (
+                SERVICE.to_string(),
+                service(
+                    "Ory Kratos identity server",
+                    format!("kratos serve all --config {CONFIG_FILE}"),
+                    "enabled",
+                ),
+            ),
+            (
+                COURIER.to_string(),
+                service(
+                    "Ory Kratos courier (leader only)",
+                    format!("kratos courier watch --config {CONFIG_FILE}"),
+                    "disabled",
+                ),
+            ),
+        ]),
+        checks: BTreeMap::from([
+            (
+                READY_CHECK.to_string(),
+                check("ready", "/admin/health/ready"),
+            ),
+            (
+                ALIVE_CHECK.to_string(),
+                check("alive", "/admin/health/alive"),
+            ),
+        ]),
+        log_targets: BTreeMap::new(),
+    }
+}
+
+/// The version in `kratos version` output (`Version:    v1.3.1`), as the reference
+/// parses it.
+pub fn parse_version(output: &str) -> Option<String> {
+    output.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("Version:")?.trim();
+        let valid = rest.starts_with('v')
+            && rest[1..].split('.').count() == 3
+            && rest[1..]
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        valid.then(|| rest.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_has_both_services_with_the_same_environment_and_the_checks() {
+        let env = Environment::from([("DSN".to_string(), "postgres://x".to_string())]);
+        let layer = layer(&env);
+        assert_eq!(layer.services[SERVICE].environment, env);
+        assert_eq!(layer.services[COURIER].environment, env);
+        assert!(layer.services[SERVICE].command.ends_with(CONFIG_FILE));
+        assert_eq!(layer.services[COURIER].startup, "disabled");
+        let ready = layer.checks[READY_CHECK].http.as_ref().unwrap();
+        assert_eq!(ready.url, "http://localhost:4434/admin/health/ready");
+        assert_eq!(layer.checks[ALIVE_CHECK].level, "alive");
+    }
+
+    #[test]
+    fn version_parsing_follows_the_cli_output() {
+        let out = "Version:\t\tv26.2.0\nBuild Commit:\tabc\nBuild Timestamp: now\n";
+        assert_eq!(parse_version(out).as_deref(), Some("v26.2.0"));
+        assert_eq!(parse_version("Version: master\n"), None);
+        assert_eq!(parse_version(""), None);
+    }
+}
