@@ -1,7 +1,12 @@
 //! The Kratos charm: one native binary installed as the charm's `dispatch`.
 
+mod actions;
+mod charm;
 mod integrations;
+mod secrets;
 mod sensitive;
 mod workload;
 
-fn main() {}
+fn main() -> std::process::ExitCode {
+    juju_rs_ops::run(charm::dispatch)
+}
