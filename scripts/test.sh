@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need (idempotent and
+# quick when present), checks formatting and lints, builds the Juju emulator, runs every
+# test (unit, in-process, process-level against real Pebble, end to end against real
+# Kratos and PostgreSQL), then checks the packed charm with charmcraft.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# Builds are cached outside the clone so repeated runs (and CI) are quick.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/charm-kratos/target}
+export CHARM_KRATOS_BIN=${CHARM_KRATOS_BIN:-$HOME/.cache/charm-kratos/bin}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Installing test prerequisites"
+scripts/install-pebble.sh
+scripts/install-postgres.sh
+scripts/install-kratos.sh
+scripts/install-python-ops.sh
+
+step "Formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "Building the Juju emulator"
+cargo build -p juju-rs-ops --features testing --bin juju-emulator
+export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/debug/juju-emulator"
+export PEBBLE_BIN="$CHARM_KRATOS_BIN/pebble"
+export KRATOS_BIN="$CHARM_KRATOS_BIN/kratos"
+
+step "Tests"
+cargo test --workspace --all-features
+
+step "Packing and checking the charm"
+scripts/check-charm.sh
