@@ -25,7 +25,9 @@ impl SocketConnector {
         let dir = std::env::var_os("JUJU_RS_OPS_CONTAINERS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from("/charm/containers"));
-        SocketConnector { containers_dir: dir }
+        SocketConnector {
+            containers_dir: dir,
+        }
     }
 }
 

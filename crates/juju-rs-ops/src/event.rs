@@ -194,7 +194,10 @@ impl Event {
             revision: get("JUJU_SECRET_REVISION").and_then(|r| r.parse().ok()),
         });
         let storage = get("JUJU_STORAGE_ID").map(|id| StorageEvent {
-            name: id.split_once('/').map(|(n, _)| n.to_string()).unwrap_or_else(|| id.clone()),
+            name: id
+                .split_once('/')
+                .map(|(n, _)| n.to_string())
+                .unwrap_or_else(|| id.clone()),
             id: Some(id),
             location: get("JUJU_STORAGE_LOCATION"),
         });
@@ -416,6 +419,9 @@ mod tests {
             ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
             ("JUJU_UNIT_NAME", "kratos/0"),
         ]);
-        assert!(e.warnings.iter().any(|w| w.contains("without JUJU_RELATION")));
+        assert!(e
+            .warnings
+            .iter()
+            .any(|w| w.contains("without JUJU_RELATION")));
     }
 }

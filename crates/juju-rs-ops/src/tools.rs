@@ -59,7 +59,11 @@ impl ToolRunner for ProcessRunner {
         let mut command = Command::new(program);
         command
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let spawn_error = |source| ToolError::Spawn {
