@@ -2,6 +2,7 @@
 
 mod actions;
 mod charm;
+mod charm_config;
 mod integrations;
 mod secrets;
 mod sensitive;
