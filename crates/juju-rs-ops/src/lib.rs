@@ -16,6 +16,7 @@ pub mod event;
 pub mod logging;
 pub mod model;
 pub mod pebble;
+pub mod recording;
 pub mod status;
 pub mod tools;
 
@@ -24,5 +25,5 @@ pub mod testing;
 
 pub use context::Context;
 pub use event::{Event, EventKind};
-pub use model::Model;
+pub use model::{Bag, Databag, Model, ModelError, Port, Relation};
 pub use status::{Status, StatusCollector, StatusKind};
