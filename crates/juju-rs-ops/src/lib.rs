@@ -25,5 +25,6 @@ pub mod testing;
 
 pub use context::Context;
 pub use event::{Event, EventKind};
+pub use logging::JujuLog;
 pub use model::{Bag, Databag, Model, ModelError, Port, Relation};
 pub use status::{Status, StatusCollector, StatusKind};
