@@ -2,6 +2,7 @@
 //! workload containers.
 
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use crate::event::Event;
 use crate::model::Model;
@@ -10,6 +11,7 @@ use crate::tools::{ProcessRunner, ToolRunner};
 
 /// Connects to a workload container's Pebble.
 pub trait PebbleConnector {
+    /// A Pebble client for the named container (connecting lazily is fine).
     fn connect(&self, container: &str) -> Box<dyn Pebble>;
 }
 
@@ -17,10 +19,12 @@ pub trait PebbleConnector {
 /// `JUJU_RS_OPS_CONTAINERS_DIR` (tests) or Juju's `/charm/containers`.
 #[derive(Debug, Clone)]
 pub struct SocketConnector {
+    /// The directory holding one `<container>/pebble.socket` per container.
     pub containers_dir: PathBuf,
 }
 
 impl SocketConnector {
+    /// The connector for this process's environment (see the type's docs).
     pub fn from_env() -> SocketConnector {
         let dir = std::env::var_os("JUJU_RS_OPS_CONTAINERS_DIR")
             .map(PathBuf::from)
@@ -41,16 +45,20 @@ impl PebbleConnector for SocketConnector {
 
 /// The event being handled, the model, and access to the workload containers.
 pub struct Context {
+    /// The event being handled.
     pub event: Event,
+    /// The model, read and written through cached hook tools.
     pub model: Model,
     connector: Box<dyn PebbleConnector>,
 }
 
 impl Context {
-    /// A context over explicit backends (tests pass in-process ones).
+    /// A context over explicit backends (tests pass in-process ones). The runner is
+    /// shared (`Rc`) so the caller can keep using it after the charm ran, e.g. to flush
+    /// logs or inspect recorded calls.
     pub fn new(
         event: Event,
-        runner: Box<dyn ToolRunner>,
+        runner: Rc<dyn ToolRunner>,
         connector: Box<dyn PebbleConnector>,
     ) -> Context {
         let model = Model::new(runner, &event);
@@ -66,7 +74,7 @@ impl Context {
     pub fn from_env() -> Context {
         Context::new(
             Event::from_env(),
-            Box::new(ProcessRunner::default()),
+            Rc::new(ProcessRunner::default()),
             Box::new(SocketConnector::from_env()),
         )
     }

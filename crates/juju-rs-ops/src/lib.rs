@@ -5,6 +5,9 @@
 //! through cached hook tools ([`Model`]), drives its workload containers through Pebble
 //! ([`pebble::Pebble`]) and reports one status ([`status::StatusCollector`]).
 //!
+//! A charm's `main` is one line: `juju_rs_ops::run(converge)` (see [`run`]), where
+//! `converge(&mut Context)` reconciles the unit with the model.
+//!
 //! The library does not call the charm: the charm calls the library ("effects at the
 //! edges"). Every effect sits behind a small trait ([`tools::ToolRunner`],
 //! [`pebble::Pebble`]) so tests can run the very same charm code in-process
@@ -16,6 +19,8 @@ pub mod event;
 pub mod logging;
 pub mod model;
 pub mod pebble;
+pub mod recording;
+mod run;
 pub mod status;
 pub mod tools;
 
@@ -24,5 +29,7 @@ pub mod testing;
 
 pub use context::Context;
 pub use event::{Event, EventKind};
-pub use model::Model;
+pub use logging::JujuLog;
+pub use model::{Bag, Databag, Model, ModelError, Port, Relation};
+pub use run::{dispatch, run};
 pub use status::{Status, StatusCollector, StatusKind};
