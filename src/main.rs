@@ -3,5 +3,7 @@
 // Not called from `main` yet: the charm's reconcile wires these in.
 #[allow(dead_code)]
 mod identity_schemas;
+#[allow(dead_code, unused_imports)]
+mod kratos_config;
 
 fn main() {}
