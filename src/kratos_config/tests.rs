@@ -791,6 +791,106 @@ fn providers_get_their_type_fields_and_mappers() {
     );
 }
 
+/// The pinned go-jsonnet interpreter (the implementation Kratos embeds), installed on demand.
+fn jsonnet() -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = repo.join("scripts").join("install-jsonnet.sh");
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        status.success(),
+        "{} failed: it builds go-jsonnet with Go from the Go module proxy",
+        script.display()
+    );
+    std::env::var_os("CHARM_KRATOS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/charm-kratos/bin")
+        })
+        .join("jsonnet")
+}
+
+/// Runs a claim mapper as Kratos does: the claims as the external variable `claims`.
+fn run_mapper(jsonnet: &Path, mapper: &str, claims: &Value) -> Value {
+    let output = std::process::Command::new(jsonnet)
+        .arg("--ext-code")
+        .arg(format!("claims={claims}"))
+        .arg("-e")
+        .arg(mapper)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "jsonnet failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn shipped_claim_mappers_map_claims_onto_the_social_user_schema() {
+    let jsonnet = jsonnet();
+    let full = json!({
+        "iss": "https://issuer.example.com", "sub": "1234",
+        "email": "ada@example.com", "email_verified": true,
+        "phone_number": "+44 20 7946 0000", "phone_number_verified": true,
+        "name": "Ada Lovelace", "given_name": "Ada", "family_name": "Lovelace",
+        "nickname": "ada", "preferred_username": "ada.l", "picture": "https://example.com/a.png",
+        "locale": "en-GB", "zoneinfo": "Europe/London", "website": null
+    });
+    let expected_full = json!({
+        "email": "ada@example.com", "phone_number": "+44 20 7946 0000",
+        "name": "Ada Lovelace", "given_name": "Ada", "family_name": "Lovelace",
+        "nickname": "ada", "preferred_username": "ada.l", "picture": "https://example.com/a.png",
+        "locale": "en-GB", "zoneinfo": "Europe/London"
+    });
+    let unverified = json!({
+        "sub": "1", "email": "eve@example.com", "phone_number": "+1 555 0100",
+        "phone_number_verified": false, "name": "Eve"
+    });
+
+    let default = oidc::DEFAULT_CLAIM_MAPPER;
+    assert_eq!(
+        run_mapper(&jsonnet, default, &full),
+        json!({"identity": {"traits": expected_full}})
+    );
+    // Addresses the provider did not verify are not taken.
+    assert_eq!(
+        run_mapper(&jsonnet, default, &unverified),
+        json!({"identity": {"traits": {"name": "Eve"}}})
+    );
+
+    // Entra ID sends no email_verified: its addresses come from the tenant's directory.
+    let microsoft = oidc::MICROSOFT_CLAIM_MAPPER;
+    assert_eq!(
+        run_mapper(&jsonnet, microsoft, &full),
+        json!({"identity": {"traits": expected_full}})
+    );
+    assert_eq!(
+        run_mapper(&jsonnet, microsoft, &unverified),
+        json!({"identity": {"traits": {"email": "eve@example.com", "name": "Eve"}}})
+    );
+
+    // What the mappers produce is an identity the default schema accepts.
+    let schema = shipped_identity_schemas()
+        .unwrap()
+        .get("social_user_v0")
+        .unwrap()
+        .clone();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    for mapper in [default, microsoft] {
+        let mapped = run_mapper(&jsonnet, mapper, &full);
+        let found = errors(&validator, &mapped["identity"]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+}
+
 #[test]
 fn a_mapper_url_is_used_as_given() {
     let mut inputs = inputs();
