@@ -393,7 +393,9 @@ pub enum HookMode {
 pub enum MethodSelection {
     /// Every active method (an empty `methods` list on the wire).
     All,
-    /// Only these.
+    /// Only these (non-empty: an empty list on the wire means [`MethodSelection::All`]).
+    /// Methods without an after-hook section in the flow (e.g. `totp` for registration,
+    /// `passkey`, which the charm keeps disabled) are ignored.
     Only(Vec<AuthMethod>),
 }
 

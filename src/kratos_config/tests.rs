@@ -690,6 +690,25 @@ fn webhook_response_auth_and_analytics_are_rendered() {
 }
 
 #[test]
+fn wire_names_parse() {
+    assert_eq!(
+        "lookup_secret".parse::<AuthMethod>(),
+        Ok(AuthMethod::LookupSecret)
+    );
+    assert!("magic_link".parse::<AuthMethod>().is_err());
+    assert_eq!(
+        "yander".parse::<SocialProvider>(),
+        Ok(SocialProvider::Yandex)
+    );
+    assert_eq!(
+        "yandex".parse::<SocialProvider>().map(|p| p.as_str()),
+        Ok("yandex")
+    );
+    // Kratos has no "twitch" provider, although the external_provider library lists it.
+    assert!("twitch".parse::<SocialProvider>().is_err());
+}
+
+#[test]
 fn response_flags_cannot_both_be_set() {
     assert_eq!(
         ResponseHandling::from_flags(false, false),
