@@ -3,7 +3,9 @@
 mod actions;
 mod charm;
 mod charm_config;
+mod identity_schemas;
 mod integrations;
+mod kratos_config;
 mod secrets;
 mod sensitive;
 mod workload;
