@@ -465,6 +465,28 @@ fn exec_streams_stdin_stdout_stderr_and_reports_exit_codes() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 
+    // Without a timeout of its own an exec is bounded by the change timeout; giving up
+    // drops the websockets, and Pebble kills the command.
+    let impatient = fixture
+        .client()
+        .with_change_timeout(Duration::from_millis(300));
+    let marker = format!("{}.{}", 7, std::process::id());
+    let error = impatient
+        .exec(&ExecRequest::new(["sleep", &marker]))
+        .unwrap_err();
+    assert!(
+        matches!(error, PebbleError::Timeout(t) if t == Duration::from_millis(300)),
+        "{error:?}"
+    );
+    let running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|cmdline| cmdline == format!("sleep\0{marker}\0").as_bytes())
+        })
+    };
+    eventually(Duration::from_secs(3), || (!running()).then_some(()))
+        .expect("the abandoned command is still running");
+
     let error = pebble
         .exec(&ExecRequest::new(["no-such-program-here"]))
         .unwrap_err();
