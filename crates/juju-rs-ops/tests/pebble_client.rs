@@ -677,3 +677,68 @@ fn network_namespaces_let_workloads_share_a_port_and_drop_cleans_up() {
     );
     assert!(!socket.exists());
 }
+
+#[test]
+fn the_charms_socket_connector_finds_fixtures_sharing_a_containers_dir() {
+    use juju_rs_ops::context::{PebbleConnector, SocketConnector};
+    let shared = tempfile::tempdir().unwrap();
+    let (_host, dir) = container_dir();
+    let kratos = PebbleFixture::builder()
+        .container("kratos")
+        .container_dir(&dir)
+        .containers_dir(shared.path())
+        .start()
+        .unwrap();
+    let sidecar = PebbleFixture::builder()
+        .container("sidecar")
+        .containers_dir(shared.path())
+        .start()
+        .unwrap();
+    assert_eq!(kratos.containers_dir(), sidecar.containers_dir());
+    assert_eq!(
+        kratos.socket_path(),
+        shared.path().join("kratos").join("pebble.socket")
+    );
+
+    let connector = SocketConnector {
+        containers_dir: shared.path().to_owned(),
+    };
+    let dirs = PushOptions {
+        make_dirs: true,
+        ..PushOptions::default()
+    };
+    let file = format!("{}/marker", path_str(&dir));
+    connector
+        .connect("kratos")
+        .push(&file, b"k", &dirs)
+        .unwrap();
+    assert_eq!(kratos.client().pull(&file).unwrap(), b"k");
+    let in_sidecar = connector.connect("sidecar").pull(&file).unwrap_err();
+    assert!(in_sidecar.is_not_found(), "{in_sidecar:?}");
+    let error = connector.connect("missing").system_info().unwrap_err();
+    assert!(
+        matches!(error, PebbleError::CannotConnect { .. }),
+        "{error:?}"
+    );
+
+    // A second fixture cannot take a container's socket that is in use.
+    let clash = PebbleFixture::builder()
+        .container("kratos")
+        .containers_dir(shared.path())
+        .start();
+    assert!(clash.is_err());
+    drop(sidecar);
+    assert!(!shared.path().join("sidecar/pebble.socket").exists());
+}
+
+#[test]
+fn a_missing_pebble_binary_names_the_install_script() {
+    let error = PebbleFixture::builder()
+        .pebble_bin("/nonexistent/pebble")
+        .start()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("scripts/install-pebble.sh"),
+        "{error}"
+    );
+}
