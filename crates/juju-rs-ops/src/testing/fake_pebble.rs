@@ -41,21 +41,37 @@ type ExecHandler = Rc<dyn Fn(&ExecRequest) -> Result<ExecOutput, PebbleError>>;
 /// One call that reached the fake, for assertions on what the charm did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PebbleCall {
+    /// `system_info()`.
     SystemInfo,
+    /// `plan()`.
     Plan,
+    /// `add_layer(label, _, combine)`.
     AddLayer { label: String, combine: bool },
+    /// `services(names)`.
     Services(Vec<String>),
+    /// `start(names)`.
     Start(Vec<String>),
+    /// `stop(names)`.
     Stop(Vec<String>),
+    /// `restart(names)`.
     Restart(Vec<String>),
+    /// `replan()`.
     Replan,
+    /// `push(path, ..)` (the content is in the fake's file system).
     Push { path: String },
+    /// `pull(path)`.
     Pull { path: String },
+    /// `list_files(path, ..)`.
     ListFiles { path: String },
+    /// `make_dir(path, ..)`.
     MakeDir { path: String },
+    /// `remove_path(path, recursive)`.
     RemovePath { path: String, recursive: bool },
+    /// `checks(names)`.
     Checks(Vec<String>),
+    /// `notices(..)`.
     Notices,
+    /// `exec(..)` (the whole requests are in [`FakePebble::exec_requests`]).
     Exec { command: Vec<String> },
 }
 
