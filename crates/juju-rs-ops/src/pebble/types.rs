@@ -98,6 +98,8 @@ pub struct Check {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpCheck {
+    /// Required in the plan; a `merge` layer may leave it out.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
@@ -105,6 +107,8 @@ pub struct HttpCheck {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcpCheck {
+    /// Required in the plan; a `merge` layer may leave it out.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub port: u16,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub host: String,
@@ -113,11 +117,17 @@ pub struct TcpCheck {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ExecCheck {
+    /// Required in the plan; a `merge` layer may leave it out.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
+}
+
+fn is_zero(port: &u16) -> bool {
+    *port == 0
 }
 
 /// A log target (log forwarding to Loki or OpenTelemetry).
