@@ -10,8 +10,11 @@ use juju_rs_ops::pebble::{ExecRequest, Pebble, PebbleError, PushOptions, Service
 use juju_rs_ops::{Context, EventKind, Status, StatusCollector, StatusKind};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
+use crate::identity_schemas::{
+    self, IdentitySchemaConfig, IdentitySchemaSet, InMemoryIdentitySchemaSource,
+};
 use crate::integrations::{database, hydra, login_ui, peers, Databag};
-use crate::kratos_config;
+use crate::kratos_config::{self, CourierInputs, Flags, LoginUiUrls, RenderInputs};
 use crate::secrets;
 use crate::sensitive::Sensitive;
 use crate::workload::{self, Environment};
@@ -119,11 +122,22 @@ pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
         return Ok(statuses.winner());
     }
     let Some(version) = version else {
-        statuses.add(Status::waiting("Waiting for the Kratos version from the container"));
+        statuses.add(Status::waiting(
+            "Waiting for the Kratos version from the container",
+        ));
         return Ok(statuses.winner());
     };
 
-    if !migrated(ctx, leader, &peer, &db_relation, &connection, &version, pebble.as_ref(), &mut statuses)? {
+    if !migrated(
+        ctx,
+        leader,
+        &peer,
+        &db_relation,
+        &connection,
+        &version,
+        pebble.as_ref(),
+        &mut statuses,
+    )? {
         return Ok(statuses.winner());
     }
 
@@ -144,7 +158,7 @@ pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
         environment.extend(hydra.env().map(|(k, v)| (k.to_string(), v)));
     }
 
-    apply(ctx, pebble.as_ref(), leader, &config, &rendered, &environment)?;
+    apply(pebble.as_ref(), leader, &rendered, &environment)?;
     statuses.add(health(pebble.as_ref(), leader)?);
     Ok(statuses.winner())
 }
@@ -156,6 +170,12 @@ fn load_config(ctx: &Context) -> Result<ValidConfig, String> {
         .config()
         .map_err(|e| format!("Invalid config: {e}"))?;
     config.validate().map_err(|problem| problem.to_string())
+}
+
+/// Whether Kratos must ask `whoami` for the highest available assurance level: with
+/// OIDC-WebAuthn sequencing, or MFA enforced for local users (as the reference decides).
+fn requires_highest_aal(config: &ValidConfig) -> bool {
+    config.enable_oidc_webauthn_sequencing || (config.enable_local_idp && config.enforce_mfa)
 }
 
 /// The relations of an endpoint as this event sees them: during `relation-broken` Juju
@@ -326,12 +346,18 @@ fn migrated(
         return Ok(true);
     }
     if !leader {
-        statuses.add(Status::waiting("Waiting for leader unit to run the migration"));
+        statuses.add(Status::waiting(
+            "Waiting for leader unit to run the migration",
+        ));
         return Ok(false);
     }
     match run_migration(pebble, &connection.dsn(), MIGRATION_TIMEOUT_SECS) {
         Ok(()) => {
-            model.update_databag(peer, Bag::LocalApp, &peers::record_migration(db_relation.id, version))?;
+            model.update_databag(
+                peer,
+                Bag::LocalApp,
+                &peers::record_migration(db_relation.id, version),
+            )?;
             Ok(true)
         }
         Err(message) => {
@@ -346,7 +372,11 @@ fn migrated(
 
 /// Runs `kratos migrate sql -e --yes` with the DSN in its environment. The error text
 /// has the DSN's password removed.
-pub fn run_migration(pebble: &dyn Pebble, dsn: &Sensitive, timeout_secs: u64) -> Result<(), String> {
+pub fn run_migration(
+    pebble: &dyn Pebble,
+    dsn: &Sensitive,
+    timeout_secs: u64,
+) -> Result<(), String> {
     let request = ExecRequest {
         environment: BTreeMap::from([("DSN".to_string(), dsn.expose().to_string())]),
         timeout: Some(std::time::Duration::from_secs(timeout_secs)),
@@ -370,36 +400,112 @@ fn render(
     config: &ValidConfig,
     login_ui: Option<&login_ui::LoginUiEndpoints>,
 ) -> Result<String, String> {
-    kratos_config::render_for_charm(ctx, config, login_ui)
+    let identity_schemas = match &config.identity_schemas {
+        Some(configured) => IdentitySchemaSet::new(
+            configured.default_id.clone(),
+            configured
+                .schemas
+                .iter()
+                .map(|(id, schema)| (id.clone(), serde_json::Value::Object(schema.clone())))
+                .collect(),
+        )
+        .map_err(|problem| format!("Invalid config identity_schemas: {problem}"))?,
+        None => {
+            // The identity-schemas ConfigMap source arrives with the Kubernetes
+            // integration; until then the next source is the shipped defaults.
+            let unset = IdentitySchemaConfig {
+                identity_schemas: None,
+                default_identity_schema_id: None,
+            };
+            identity_schemas::select_identity_schemas(
+                &unset,
+                &InMemoryIdentitySchemaSource::absent(),
+            )
+            .map_err(|e| e.to_string())?
+            .set
+        }
+    };
+    let inputs = RenderInputs {
+        log_level: config
+            .log_level
+            .as_str()
+            .parse()
+            .map_err(|_| format!("Invalid config log_level: {}", config.log_level.as_str()))?,
+        flags: Flags {
+            enable_local_idp: config.enable_local_idp,
+            enforce_mfa: config.enforce_mfa,
+            enable_verification: config.enable_verification,
+            enable_passwordless_login_method: config.enable_passwordless_login_method,
+            enable_oidc_webauthn_sequencing: config.enable_oidc_webauthn_sequencing,
+        },
+        identity_schemas,
+        login_ui: login_ui.map(login_ui_urls),
+        public_url: None,
+        oidc_providers: Vec::new(),
+        registration_webhooks: Vec::new(),
+        login_webhooks: Vec::new(),
+        courier: CourierInputs {
+            from_address: Some(config.sender_email.clone()).filter(|s| !s.is_empty()),
+            from_name: Some(config.sender_name.clone()).filter(|s| !s.is_empty()),
+            recovery_code_email_html: config.recovery_email_template.clone(),
+            verification_code_email_html: if config.enable_verification {
+                verification_template(ctx)
+            } else {
+                None
+            },
+        },
+        tracing_enabled: false,
+    };
+    kratos_config::render(&inputs)
+        .and_then(|rendered| rendered.to_yaml())
+        .map_err(|e| format!("Cannot render the Kratos configuration: {e}"))
+}
+
+fn login_ui_urls(ui: &login_ui::LoginUiEndpoints) -> LoginUiUrls {
+    let url = |s: &str| url::Url::parse(s).ok();
+    LoginUiUrls {
+        login: url(&ui.login_url),
+        error: url(&ui.error_url),
+        settings: url(&ui.settings_url),
+        recovery: url(&ui.recovery_url),
+        verification: url(&ui.verification_url),
+        registration: url(&ui.registration_url),
+        webauthn_settings: url(&ui.webauthn_settings_url),
+        account_linking_settings: url(&ui.account_linking_settings_url),
+    }
 }
 
 /// The environment from the config alone (the database, cookie secret and integrations
 /// add theirs).
 fn base_environment(config: &ValidConfig) -> Environment {
     let mut env = Environment::new();
-    env.insert("LOG_LEVEL".into(), config.log_level().to_string());
+    env.insert("LOG_LEVEL".into(), config.log_level.as_str().to_string());
     env.insert("LOG_FORMAT".into(), "json".into());
     env.insert("SERVE_PUBLIC_CORS_ENABLED".into(), "true".into());
-    env.insert("DEV".into(), config.dev().to_string());
+    env.insert("DEV".into(), config.dev.to_string());
     for (name, value) in [
-        ("HTTP_PROXY", config.http_proxy()),
-        ("HTTPS_PROXY", config.https_proxy()),
-        ("NO_PROXY", config.no_proxy()),
+        ("HTTP_PROXY", &config.proxy.http_proxy),
+        ("HTTPS_PROXY", &config.proxy.https_proxy),
+        ("NO_PROXY", &config.proxy.no_proxy),
     ] {
-        env.insert(name.into(), value.to_string());
+        if let Some(value) = value {
+            env.insert(name.into(), value.clone());
+        }
     }
-    env.insert("COURIER_TEMPLATE_OVERRIDE_PATH".into(), workload::TEMPLATES_DIR.into());
-    env.insert("COURIER_SMTP_FROM_ADDRESS".into(), config.sender_email().to_string());
-    env.insert("COURIER_SMTP_FROM_NAME".into(), config.sender_name().to_string());
-    env.insert("COURIER_SMTP_CONNECTION_URI".into(), workload::DEFAULT_SMTP_URI.into());
-    if config.recovery_email_template().is_some() {
+    env.insert(
+        "COURIER_SMTP_FROM_ADDRESS".into(),
+        config.sender_email.clone(),
+    );
+    env.insert("COURIER_SMTP_FROM_NAME".into(), config.sender_name.clone());
+    env.insert(
+        "COURIER_SMTP_CONNECTION_URI".into(),
+        workload::DEFAULT_SMTP_URI.into(),
+    );
+    if requires_highest_aal(config) {
         env.insert(
-            "COURIER_TEMPLATES_RECOVERY_CODE_VALID_EMAIL_BODY_HTML".into(),
-            format!("file://{}", workload::RECOVERY_TEMPLATE_FILE),
+            "SESSION_WHOAMI_REQUIRED_AAL".into(),
+            "highest_available".into(),
         );
-    }
-    if config.requires_highest_aal() {
-        env.insert("SESSION_WHOAMI_REQUIRED_AAL".into(), "highest_available".into());
     }
     env
 }
@@ -408,30 +514,21 @@ fn base_environment(config: &ValidConfig) -> Environment {
 /// changed; a changed config file restarts Kratos (and the courier on the leader) in one
 /// change; otherwise a changed layer is replanned. The courier runs on the leader only.
 fn apply(
-    ctx: &Context,
     pebble: &dyn Pebble,
     leader: bool,
-    config: &ValidConfig,
     rendered: &str,
     environment: &Environment,
 ) -> Result<(), CharmError> {
-    let make_dirs = PushOptions {
-        make_dirs: true,
-        ..PushOptions::default()
-    };
-    if let Some(template) = config.recovery_email_template() {
-        push_if_changed(pebble, workload::RECOVERY_TEMPLATE_FILE, template.as_bytes(), &make_dirs)?;
-    }
-    if config.enable_verification() {
-        if let Some(template) = verification_template(ctx) {
-            push_if_changed(pebble, workload::VERIFICATION_TEMPLATE_FILE, &template, &make_dirs)?;
-        }
-    }
-    let config_changed = push_if_changed(pebble, workload::CONFIG_FILE, rendered.as_bytes(), &PushOptions {
-        make_dirs: true,
-        permissions: Some(0o600),
-        ..PushOptions::default()
-    })?;
+    let config_changed = push_if_changed(
+        pebble,
+        workload::CONFIG_FILE,
+        rendered.as_bytes(),
+        &PushOptions {
+            make_dirs: true,
+            permissions: Some(0o600),
+            ..PushOptions::default()
+        },
+    )?;
 
     let layer = workload::layer(environment);
     let plan = pebble.plan()?;
@@ -466,10 +563,10 @@ fn apply(
 }
 
 /// The verification e-mail template from the charm resource, if the operator attached one.
-fn verification_template(ctx: &Context) -> Option<Vec<u8>> {
+fn verification_template(ctx: &Context) -> Option<String> {
     let path = ctx.model.resource_get("verification-email-template").ok()?;
-    let content = std::fs::read(&path).ok()?;
-    (!content.is_empty()).then_some(content)
+    let content = std::fs::read_to_string(&path).ok()?;
+    (!content.trim().is_empty()).then_some(content)
 }
 
 /// Pushes `content` unless the file already holds it; returns whether it pushed.

@@ -14,7 +14,9 @@ pub const COOKIE_SECRET_KEY: &str = "cookiesecret";
 /// reference does); every unit reads it. `None` until it exists.
 pub fn cookie_secret(model: &Model, leader: bool) -> Result<Option<Sensitive>, ModelError> {
     match model.secret_get(None, Some(COOKIE_SECRET_LABEL), SecretRead::Refresh) {
-        Ok(content) => Ok(content.get(COOKIE_SECRET_KEY).map(|v| Sensitive::new(v.clone()))),
+        Ok(content) => Ok(content
+            .get(COOKIE_SECRET_KEY)
+            .map(|v| Sensitive::new(v.clone()))),
         Err(ModelError::SecretNotFound { .. }) if leader => {
             let value = random_hex(16);
             let content = Databag::from([(COOKIE_SECRET_KEY.to_string(), value.clone())]);

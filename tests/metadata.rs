@@ -11,12 +11,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-// The charm is a binary crate; its config module is compiled into this test as well.
-#[allow(dead_code)]
-#[path = "../src/charm_config.rs"]
-mod charm_config;
-
-use charm_config::CharmConfig;
+use charm_kratos::charm_config::CharmConfig;
 
 fn read(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
