@@ -387,7 +387,7 @@ mod tests {
             ("JUJU_ACTION_UUID", "42"),
         ]);
         assert!(e.is_action());
-        assert_eq!(e.action.expect("action").name, "create-admin-account");
+        assert_eq!(e.action.as_ref().expect("action").name, "create-admin-account");
         assert_eq!(e.name(), "create-admin-account");
     }
 
