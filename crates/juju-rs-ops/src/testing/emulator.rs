@@ -659,6 +659,9 @@ impl Emulator {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group, so a timeout kills what the hook started too (whose
+        // inherited pipes would otherwise keep the output open).
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let started = Instant::now();
         let mut child = command.spawn().map_err(io_error("run", &dispatch))?;
         let stdout = child.stdout.take().map(drain);
@@ -669,6 +672,7 @@ impl Emulator {
                 Some(status) => break status,
                 None if started.elapsed() > self.timeout => {
                     timed_out = true;
+                    kill_process_group(child.id());
                     // Killing can only fail if it already exited; wait() tells.
                     let _ = child.kill();
                     break child.wait().map_err(io_error("wait for", &dispatch))?;
@@ -1262,6 +1266,16 @@ fn parse_actions(text: &str) -> Result<BTreeMap<String, serde_json::Map<String, 
         out.insert(name.to_string(), defaults);
     }
     Ok(out)
+}
+
+/// Kills a process group with `kill -KILL -<pgid>` (no libc binding needed for a test
+/// tool); failures are ignored, as the group may be gone already.
+fn kill_process_group(pgid: u32) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
