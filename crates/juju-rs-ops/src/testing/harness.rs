@@ -201,3 +201,104 @@ impl Harness {
         (result, run)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use crate::pebble::Pebble;
+    use crate::testing::state::Relation;
+
+    struct NoPebble;
+
+    impl PebbleConnector for NoPebble {
+        fn connect(&self, container: &str) -> Box<dyn Pebble> {
+            panic!("these tests use no Pebble (asked for {container})")
+        }
+    }
+
+    fn state() -> ModelState {
+        ModelState::new("kratos")
+            .with_unit("kratos/0")
+            .with_unit("kratos/1")
+            .with_leader("kratos/0")
+            .with_relation(
+                Relation::new(2, "pg-database", "postgresql_client", "postgresql-k8s")
+                    .with_remote_unit("postgresql-k8s/0", [("host", "db")]),
+            )
+    }
+
+    #[test]
+    fn events_are_built_from_the_same_environment_as_the_emulator_s() {
+        let mut harness = Harness::new(state(), "kratos/1");
+        let relation = harness.state().relation(2).cloned().unwrap();
+        let spec = EventSpec::relation("changed", &relation, Some("postgresql-k8s/0"));
+        let (kind, rel, unit) = harness.run(&spec, Box::new(NoPebble), |ctx| {
+            (
+                ctx.event.kind.clone(),
+                ctx.event.relation.clone(),
+                ctx.event.unit_name.clone(),
+            )
+        });
+        assert_eq!(kind, EventKind::RelationChanged);
+        let rel = rel.unwrap();
+        assert_eq!((rel.endpoint.as_str(), rel.id), ("pg-database", 2));
+        assert_eq!(rel.remote_unit.as_deref(), Some("postgresql-k8s/0"));
+        assert_eq!(unit, "kratos/1");
+        assert_eq!(harness.state().units.len(), 2, "the state comes back");
+    }
+
+    #[test]
+    fn in_memory_tools_work_on_the_shared_state_and_fail_like_processes() {
+        let shared = Rc::new(RefCell::new(state()));
+        let context = ToolContext {
+            relation_id: Some(2),
+            remote_unit: Some("postgresql-k8s/0".into()),
+            remote_app: Some("postgresql-k8s".into()),
+            ..ToolContext::for_unit("kratos/0")
+        };
+        let tools = InMemoryTools::new(Rc::clone(&shared), context);
+        let out = tools.run("relation-get", &["host".into()], None).unwrap();
+        assert_eq!(out, b"db\n");
+        tools
+            .run(
+                "relation-set",
+                &["--app".into(), "--file".into(), "-".into()],
+                Some(b"{\"database\": \"kratos\"}"),
+            )
+            .unwrap();
+        assert_eq!(
+            shared.borrow().relation(2).unwrap().app_bag("kratos")["database"],
+            "kratos"
+        );
+        let err = tools
+            .run("secret-get", &["secret:cs7bu5ou8jb6f8vv0cig".into()], None)
+            .unwrap_err();
+        assert!(err.is_not_found(), "{err}");
+        match err {
+            ToolError::Failed { code, stderr, .. } => {
+                assert_eq!(code, 1);
+                assert_eq!(stderr, "ERROR secret \"cs7bu5ou8jb6f8vv0cig\" not found");
+            }
+            other => panic!("{other}"),
+        }
+        assert_eq!(shared.borrow().tool_calls.len(), 3);
+    }
+
+    #[test]
+    fn actions_get_their_params_and_are_cleared_afterwards() {
+        let mut harness = Harness::new(state(), "kratos/0");
+        let params = serde_json::json!({"email": "a@b.c"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let (name, run) =
+            harness.run_action("get-identity", params.clone(), Box::new(NoPebble), |ctx| {
+                ctx.event.action.clone().map(|a| a.name)
+            });
+        assert_eq!(name.as_deref(), Some("get-identity"));
+        assert_eq!(run.params, params);
+        assert_eq!(run.unit, "kratos/0");
+        assert!(harness.state().action.is_none());
+    }
+}
