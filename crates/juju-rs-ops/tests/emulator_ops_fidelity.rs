@@ -9,7 +9,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use juju_rs_ops::testing::state::{secret_xid, PortRange, Relation, SecretOwner, StatusRecord};
+use juju_rs_ops::testing::state::{
+    secret_xid, PortRange, Relation, Secret, SecretOwner, StatusRecord,
+};
 use juju_rs_ops::testing::{ActionStatus, Emulator, Outcomes};
 use serde_json::json;
 
@@ -105,6 +107,21 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         unit.opened_ports.iter().cloned().collect::<Vec<_>>(),
         [PortRange::tcp(9090)]
     );
+    // ops parsed status-get (unit and application) and goal-state.
+    let logged = |state: &juju_rs_ops::testing::state::ModelState, unit: &str, text: &str| {
+        state.units[unit].logs.iter().any(|l| l.message == text)
+    };
+    assert!(logged(
+        &state,
+        "fixture/0",
+        "previous unit status: active 'hello'"
+    ));
+    assert!(logged(
+        &state,
+        "fixture/0",
+        "previous app status: active 'secret abc123'"
+    ));
+    assert!(logged(&state, "fixture/0", "planned units: 1"));
     ok(emu.set_config([("blocked", true)]).unwrap());
     assert_eq!(
         emu.state().unwrap().units["fixture/0"].status,
@@ -135,7 +152,10 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
     assert_eq!(relation.interface, "fixture_db");
     assert_eq!(
         relation.unit_bag("fixture/0"),
-        bag(&[("seen", "fixture-db@10.0.0.5")])
+        bag(&[
+            ("seen", "fixture-db@10.0.0.5"),
+            ("address", &state.units["fixture/0"].address)
+        ])
     );
     let app_bag = relation.app_bag("fixture");
     assert_eq!(app_bag["requested-database"], "fixture-db");
@@ -164,6 +184,44 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         state.relation(db).unwrap().unit_bag("fixture/0")["seen"],
         "fixture-db@10.0.0.6"
     );
+
+    // A secret owned by the remote application and granted to us over the relation: ops
+    // consumes it under a label, then follows its new revision on secret-changed.
+    let remote = Secret::new(
+        SecretOwner::Application("pgsql".into()),
+        [("password", "pw-1")],
+    )
+    .with_grant(db, "fixture");
+    let remote_id = remote.id.clone();
+    emu.update_state(|s| s.secrets.push(remote)).unwrap();
+    ok(emu
+        .set_remote_app_data(
+            db,
+            [("database", "fixture-db"), ("password-secret", &remote_id)],
+        )
+        .unwrap());
+    let state = emu.state().unwrap();
+    assert_eq!(
+        state.relation(db).unwrap().unit_bag("fixture/0")["password"],
+        "pw-1"
+    );
+    let consumed = state.secret(&remote_id).unwrap();
+    assert_eq!(consumed.consumer_labels["fixture/0"], "db-password");
+    assert_eq!(consumed.tracked["fixture/0"], 1);
+    emu.update_state(|s| {
+        s.secret_mut(&remote_id)
+            .unwrap()
+            .add_revision([("password", "pw-2")])
+    })
+    .unwrap();
+    let changed = ok(emu.secret_changed(&remote_id).unwrap());
+    assert_eq!(changed.events(), ["fixture/0 secret-changed"]);
+    let state = emu.state().unwrap();
+    assert_eq!(
+        state.relation(db).unwrap().unit_bag("fixture/0")["password"],
+        "pw-2"
+    );
+    assert_eq!(state.secret(&remote_id).unwrap().tracked["fixture/0"], 2);
 
     // Actions: results (nested keys flattened by ops, nested again by Juju), logs, failure.
     let greet = emu
@@ -230,7 +288,23 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         state.relation(db).unwrap().unit_bag("fixture/1")["seen"],
         "fixture-db@10.0.0.6"
     );
-    assert_eq!(state.secrets.len(), 1, "only the leader creates the secret");
+    let owned = |s: &juju_rs_ops::testing::state::ModelState| {
+        s.secrets
+            .iter()
+            .filter(|x| x.owner.app() == "fixture")
+            .count()
+    };
+    assert_eq!(owned(&state), 1, "only the leader creates the secret");
+    assert!(logged(&state, "fixture/1", "planned units: 2"));
+    assert!(logged(
+        &state,
+        "fixture/1",
+        "previous unit status: maintenance 'installing charm software'"
+    ));
+    assert_eq!(
+        state.relation(db).unwrap().unit_bag("fixture/1")["password"],
+        "pw-2"
+    );
 
     // Leadership moves: the new leader finds the existing app secret by its label.
     let moved = ok(emu.set_leader("fixture/1").unwrap());
@@ -246,7 +320,7 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         state.app_status,
         StatusRecord::new("active", "secret abc123")
     );
-    assert_eq!(state.secrets.len(), 1);
+    assert_eq!(owned(&state), 1);
 
     // The relation goes away: -departed then -broken on both units.
     let removed = ok(emu.remove_relation(db).unwrap());

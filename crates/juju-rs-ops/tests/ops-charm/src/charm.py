@@ -25,12 +25,19 @@ class FixtureCharm(ops.CharmBase):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.db_relation_changed, self._on_db_changed)
         framework.observe(self.on.db_relation_broken, self._on_db_broken)
+        framework.observe(self.on.secret_changed, self._on_secret_changed)
         framework.observe(self.on.greet_action, self._on_greet)
         framework.observe(self.on.explode_action, self._on_explode)
 
     def _reconcile(self, event: ops.EventBase):
         self._stored.events += 1
         logger.info('reconciling on %s (event %d)', type(event).__name__, self._stored.events)
+        # Reading statuses and the planned units makes ops parse status-get and goal-state.
+        logger.info('previous unit status: %s %r', self.unit.status.name, self.unit.status.message)
+        if self.unit.is_leader():
+            app_status = self.app.status
+            logger.info('previous app status: %s %r', app_status.name, app_status.message)
+        logger.info('planned units: %d', self.app.planned_units())
         self.unit.set_workload_version('1.2.3')
         self.unit.set_ports(self.config['port'])
         if self.unit.is_leader():
@@ -54,6 +61,13 @@ class FixtureCharm(ops.CharmBase):
             event.relation.data[unit].get('host', '?') for unit in event.relation.units
         )
         event.relation.data[self.unit]['seen'] = f'{database}@{",".join(hosts)}'
+        network = self.model.get_binding(event.relation).network
+        event.relation.data[self.unit]['address'] = str(network.ingress_address)
+        password_secret = event.relation.data[event.relation.app].get('password-secret')
+        if password_secret:
+            # A consumer: reading it with a label starts tracking its current revision.
+            password = self.model.get_secret(id=password_secret, label='db-password')
+            event.relation.data[self.unit]['password'] = password.get_content()['password']
         if self.unit.is_leader():
             secret = self._secret()
             secret.grant(event.relation)
@@ -64,6 +78,13 @@ class FixtureCharm(ops.CharmBase):
             self.unit.status = ops.WaitingStatus('waiting for database')
         else:
             self.unit.status = ops.ActiveStatus(f'using {database}')
+
+    def _on_secret_changed(self, event: ops.SecretChangedEvent):
+        if event.secret.label != 'db-password':
+            return
+        content = event.secret.get_content(refresh=True)
+        for relation in self.model.relations['db']:
+            relation.data[self.unit]['password'] = content['password']
 
     def _on_db_broken(self, event: ops.RelationBrokenEvent):
         self.unit.status = ops.BlockedStatus('database relation removed')
