@@ -836,8 +836,10 @@ impl ModelState {
             }
         };
         let mut file = File::create(&tmp).map_err(io("create", &tmp))?;
+        // No fsync: the rename makes the new state atomic for other processes, and a
+        // test's state need not survive a power cut (hook tools are called per hook, and
+        // an fsync each would dominate their cost).
         file.write_all(&text).map_err(io("write", &tmp))?;
-        file.sync_all().map_err(io("sync", &tmp))?;
         drop(file);
         std::fs::rename(&tmp, path).map_err(io("replace", path))
     }
