@@ -1,0 +1,307 @@
+//! The Emulator's event sequences and hook environment, observed by a shell-script charm
+//! that records what each dispatch sees.
+#![cfg(feature = "testing")]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use juju_rs_ops::testing::state::{Relation, StatusRecord};
+use juju_rs_ops::testing::{find_emulator_binary, Emulator, EmulatorError, EventSpec};
+use serde_json::json;
+
+/// Records `unit|dispatch path|relation id|remote unit|remote app|departing unit|
+/// workload|action|prefix var|unit var|charm dir is cwd`, plus what some tools print.
+const DISPATCH: &str = r#"#!/bin/sh
+set -e
+cwd_ok=no; [ "$(pwd)" = "$JUJU_CHARM_DIR" ] && cwd_ok=yes
+echo "$JUJU_UNIT_NAME|$JUJU_DISPATCH_PATH|${JUJU_RELATION_ID-}|${JUJU_REMOTE_UNIT-}|${JUJU_REMOTE_APP-}|${JUJU_DEPARTING_UNIT-}|${JUJU_WORKLOAD_NAME-}|${JUJU_ACTION_NAME-}|${FROM_PREFIX-}|${PER_UNIT-}|$cwd_ok" >> "$EVENTS_LOG"
+case "$JUJU_DISPATCH_PATH" in
+  hooks/db-relation-joined) echo "members: $(relation-list | tr '\n' ' ')" >> "$EVENTS_LOG" ;;
+  hooks/config-changed)
+    if [ "$(config-get fail)" = "True" ]; then echo "failing on purpose" >&2; exit 3; fi ;;
+  hooks/slow) sleep 10 ;;
+  actions/do) action-set "answer=$(action-get question)" ;;
+esac
+status-set active "$JUJU_DISPATCH_PATH"
+"#;
+
+struct Charm {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    log: PathBuf,
+}
+
+fn charm() -> Charm {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("charm");
+    std::fs::create_dir(&path).unwrap();
+    std::fs::write(
+        path.join("metadata.yaml"),
+        "name: demo\ncontainers:\n  app: {}\n  sidecar: {}\nrequires:\n  db:\n    interface: demo_db\npeers:\n  peers:\n    interface: demo_peers\n",
+    )
+    .unwrap();
+    std::fs::write(
+        path.join("config.yaml"),
+        "options:\n  fail: {type: boolean, default: false}\n  name: {type: string, default: demo}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        path.join("actions.yaml"),
+        "do:\n  params:\n    question: {type: string, default: why}\n",
+    )
+    .unwrap();
+    // dispatch is a symlink to the script, as a Rust charm's dispatch links to its binary.
+    let script = dir.path().join("script.sh");
+    std::fs::write(&script, DISPATCH).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&script, path.join("dispatch")).unwrap();
+    let log = dir.path().join("events.log");
+    Charm {
+        _dir: dir,
+        path,
+        log,
+    }
+}
+
+fn emulator(charm: &Charm) -> Emulator {
+    let mut emu = Emulator::with_binary(&charm.path, env!("CARGO_BIN_EXE_juju-emulator")).unwrap();
+    emu.set_env("EVENTS_LOG", &charm.log.display().to_string());
+    emu
+}
+
+fn take_log(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    std::fs::remove_file(path).ok();
+    text.lines().map(String::from).collect()
+}
+
+#[test]
+fn deploy_and_add_unit_follow_juju_order_with_juju_env() {
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.set_command_prefix(["env", "FROM_PREFIX=yes"]);
+    emu.set_unit_env("demo/1", "PER_UNIT", "one");
+    let outcomes = emu.deploy(2).unwrap().check().unwrap();
+    assert!(outcomes.0.iter().all(|d| d.calls_to("status-set") == 1));
+    let per_unit = |unit: &str| if unit == "demo/1" { "one" } else { "" };
+    let line = |unit: &str, path: &str, remote_unit: &str, workload: &str| {
+        let (rel, app) = if path.contains("peers-relation") {
+            ("peers:0", "demo")
+        } else {
+            ("", "")
+        };
+        format!(
+            "{unit}|hooks/{path}|{rel}|{remote_unit}|{app}||{workload}||yes|{}|yes",
+            per_unit(unit)
+        )
+    };
+    let mut expected = Vec::new();
+    for (unit, leadership) in [
+        ("demo/0", "leader-elected"),
+        ("demo/1", "leader-settings-changed"),
+    ] {
+        for path in [
+            "install",
+            "peers-relation-created",
+            leadership,
+            "config-changed",
+            "start",
+        ] {
+            expected.push(line(unit, path, "", ""));
+        }
+        expected.push(line(unit, "app-pebble-ready", "", "app"));
+        expected.push(line(unit, "sidecar-pebble-ready", "", "sidecar"));
+    }
+    for (on, about) in [("demo/1", "demo/0"), ("demo/0", "demo/1")] {
+        expected.push(line(on, "peers-relation-joined", about, ""));
+        expected.push(line(on, "peers-relation-changed", about, ""));
+    }
+    assert_eq!(take_log(&charm.log), expected);
+    let state = emu.state().unwrap();
+    assert_eq!(state.leader.as_deref(), Some("demo/0"));
+    assert_eq!(state.relations.len(), 1);
+    assert_eq!(state.relations[0].local_units.len(), 2);
+    assert_eq!(
+        state.units["demo/1"].status,
+        StatusRecord::new("active", "hooks/peers-relation-changed")
+    );
+    // Each unit has its own copy of the charm.
+    assert!(emu.unit_charm_dir("demo/1").join("metadata.yaml").is_file());
+    assert_ne!(emu.unit_charm_dir("demo/0"), emu.unit_charm_dir("demo/1"));
+}
+
+#[test]
+fn relations_join_one_remote_unit_at_a_time_and_depart_before_breaking() {
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.deploy(1).unwrap().check().unwrap();
+    take_log(&charm.log);
+    let (id, outcomes) = emu
+        .add_relation(
+            Relation::new(0, "db", "", "pg")
+                .with_remote_unit("pg/0", [("host", "a")])
+                .with_remote_unit("pg/1", [("host", "b")])
+                .with_remote_app_data([("database", "demo")]),
+        )
+        .unwrap();
+    outcomes.check().unwrap();
+    assert_eq!(id, 1, "the peer relation took id 0");
+    assert_eq!(
+        take_log(&charm.log),
+        [
+            "demo/0|hooks/db-relation-created|db:1||pg||||||yes",
+            "demo/0|hooks/db-relation-joined|db:1|pg/0|pg||||||yes",
+            "members: pg/0 ",
+            "demo/0|hooks/db-relation-changed|db:1|pg/0|pg||||||yes",
+            "demo/0|hooks/db-relation-joined|db:1|pg/1|pg||||||yes",
+            "members: pg/0 pg/1 ",
+            "demo/0|hooks/db-relation-changed|db:1|pg/1|pg||||||yes",
+            "demo/0|hooks/db-relation-changed|db:1||pg||||||yes",
+        ]
+    );
+    assert_eq!(
+        emu.state().unwrap().relation(id).unwrap().interface,
+        "demo_db"
+    );
+
+    emu.set_remote_app_data(id, [("database", "other")])
+        .unwrap()
+        .check()
+        .unwrap();
+    assert_eq!(
+        take_log(&charm.log),
+        ["demo/0|hooks/db-relation-changed|db:1||pg||||||yes"]
+    );
+    assert_eq!(
+        emu.state().unwrap().relation(id).unwrap().app_bag("pg")["database"],
+        "other"
+    );
+
+    emu.remove_relation(id).unwrap().check().unwrap();
+    assert_eq!(
+        take_log(&charm.log),
+        [
+            "demo/0|hooks/db-relation-departed|db:1|pg/0|pg|pg/0|||||yes",
+            "demo/0|hooks/db-relation-departed|db:1|pg/1|pg|pg/1|||||yes",
+            "demo/0|hooks/db-relation-broken|db:1||pg||||||yes",
+        ]
+    );
+    assert!(emu.state().unwrap().relation(id).is_none());
+    assert!(matches!(
+        emu.remove_relation(id),
+        Err(EmulatorError::UnknownRelation(1))
+    ));
+    let err = emu
+        .add_relation(Relation::new(0, "nope", "", "x"))
+        .unwrap_err();
+    assert!(matches!(err, EmulatorError::UnknownEndpoint(_)), "{err}");
+}
+
+#[test]
+fn a_failing_hook_is_reported_and_stops_the_sequence() {
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.deploy(2).unwrap().check().unwrap();
+    take_log(&charm.log);
+    let outcomes = emu.set_config([("fail", json!(true))]).unwrap();
+    assert!(!outcomes.succeeded());
+    assert_eq!(outcomes.0.len(), 1, "demo/1 never ran");
+    let failure = outcomes.failure().unwrap();
+    assert_eq!(
+        (failure.unit.as_str(), failure.exit_code),
+        ("demo/0", Some(3))
+    );
+    assert_eq!(failure.stderr, "failing on purpose\n");
+    assert_eq!(failure.calls_to("config-get"), 1);
+    let err = outcomes.check().unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("hooks/config-changed")
+            && text.contains("exit status 3")
+            && text.contains("failing on purpose"),
+        "{text}"
+    );
+    // The state keeps the new config; resetting to the default heals the next hook.
+    assert_eq!(emu.state().unwrap().config["fail"], true);
+    emu.set_config([("fail", serde_json::Value::Null)])
+        .unwrap()
+        .check()
+        .unwrap();
+    assert_eq!(emu.state().unwrap().config["fail"], false);
+}
+
+#[test]
+fn actions_leadership_timeouts_and_custom_events() {
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.deploy(2).unwrap().check().unwrap();
+    take_log(&charm.log);
+
+    let action = emu.run_action("demo/1", "do", Default::default()).unwrap();
+    assert_eq!(action.status, juju_rs_ops::testing::ActionStatus::Completed);
+    assert_eq!(action.results["answer"], "why");
+    let action = emu
+        .run_action(
+            "demo/1",
+            "do",
+            json!({"question": "how"}).as_object().cloned().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(action.results["answer"], "how");
+    assert_eq!(take_log(&charm.log)[0], "demo/1|actions/do||||||do|||yes");
+    assert!(matches!(
+        emu.run_action("demo/1", "nope", Default::default()),
+        Err(EmulatorError::UnknownAction(_))
+    ));
+
+    let outcomes = emu.set_leader("demo/1").unwrap().check().unwrap();
+    assert_eq!(
+        outcomes.events(),
+        ["demo/1 leader-elected", "demo/0 leader-settings-changed"]
+    );
+    assert_eq!(emu.state().unwrap().leader.as_deref(), Some("demo/1"));
+
+    emu.set_timeout(Duration::from_millis(300));
+    let slow = emu.dispatch("demo/0", &EventSpec::hook("slow")).unwrap();
+    assert!(slow.timed_out && !slow.succeeded());
+    assert_eq!(slow.exit_code, None);
+
+    assert!(matches!(
+        emu.dispatch("demo/7", &EventSpec::hook("start")),
+        Err(EmulatorError::UnknownUnit(_))
+    ));
+    let outcomes = emu.update_status().unwrap().check().unwrap();
+    assert_eq!(
+        outcomes.events(),
+        ["demo/0 update-status", "demo/1 update-status"]
+    );
+
+    let removed = emu.remove_unit("demo/0").unwrap().check().unwrap();
+    assert_eq!(
+        removed.events(),
+        [
+            "demo/1 peers-relation-departed",
+            "demo/0 peers-relation-departed",
+            "demo/0 stop",
+            "demo/0 remove"
+        ]
+    );
+    let state = emu.state().unwrap();
+    assert!(!state.units.contains_key("demo/0"));
+    assert_eq!(state.relations[0].local_units.len(), 1);
+}
+
+#[test]
+fn a_missing_binary_is_explained() {
+    // Only this test reads JUJU_EMULATOR_BIN; the others pass the binary explicitly.
+    std::env::set_var("JUJU_EMULATOR_BIN", "/nonexistent/juju-emulator");
+    let err = find_emulator_binary().unwrap_err();
+    std::env::remove_var("JUJU_EMULATOR_BIN");
+    let text = err.to_string();
+    assert!(
+        text.contains("cargo build -p juju-rs-ops --features testing --bin juju-emulator"),
+        "{text}"
+    );
+    // Without the variable it looks next to this test's target directory.
+    assert!(find_emulator_binary().unwrap().ends_with("juju-emulator"));
+}
