@@ -77,7 +77,7 @@ fn make_context(
     tools: InMemoryTools,
     connector: Box<dyn PebbleConnector>,
 ) -> Context {
-    Context::new(event, Box::new(tools), connector)
+    Context::new(event, std::rc::Rc::new(tools), connector)
 }
 
 /// Runs charm code in-process on a [`ModelState`], one event at a time.
