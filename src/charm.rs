@@ -107,11 +107,16 @@ pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
     ])?;
     let version = workload_version(ctx, pebble.as_ref(), &boot_id)?;
 
-    // Without a database Kratos cannot serve: stop it (this is also how the
-    // pg-database relation going away stops the service).
-    let Some((db_relation, connection)) = db else {
-        stop_services(pebble.as_ref())?;
-        return Ok(statuses.winner());
+    let (db_relation, connection) = match db {
+        Database::Ready(relation, connection) => (relation, connection),
+        // Without a database Kratos cannot serve: stop it (this is how the pg-database
+        // relation going away stops the service).
+        Database::Missing => {
+            stop_services(pebble.as_ref())?;
+            return Ok(statuses.winner());
+        }
+        // Pending or invalid data: the last good workload keeps running.
+        Database::NotReady => return Ok(statuses.winner()),
     };
 
     // Inputs that are missing or invalid stop here: the last good workload keeps running.
@@ -211,20 +216,29 @@ fn app_bags(ctx: &Context, endpoint: &str) -> Result<Vec<Databag>, CharmError> {
     Ok(bags)
 }
 
+/// Where the pg-database integration stands.
+enum Database {
+    /// No relation: Kratos must not run.
+    Missing,
+    /// Related, but the credentials are pending or unusable (a status says which).
+    NotReady,
+    Ready(Relation, database::Connection),
+}
+
 /// The pg-database integration: the leader asks for the database; every unit reads the
 /// credentials (from the databag or the referenced secret).
 fn database(
     ctx: &Context,
     leader: bool,
     statuses: &mut StatusCollector,
-) -> Result<Option<(Relation, database::Connection)>, CharmError> {
+) -> Result<Database, CharmError> {
     let model = &ctx.model;
     let Some(relation) = relations(ctx, database::ENDPOINT)?.into_iter().next() else {
         statuses.add(Status::blocked(format!(
             "Missing integration {}",
             database::ENDPOINT
         )));
-        return Ok(None);
+        return Ok(Database::Missing);
     };
     if leader {
         let request = database::request(model.model_name(), model.app_name());
@@ -236,19 +250,19 @@ fn database(
     let waiting = || Status::waiting("Waiting for database creation");
     if relation.remote_app.is_none() {
         statuses.add(waiting());
-        return Ok(None);
+        return Ok(Database::NotReady);
     }
     let offer = match database::parse_offer(&model.databag(&relation, Bag::RemoteApp)?) {
         Ok(offer) => offer,
         Err(problem) => {
             statuses.add(Status::blocked(problem.to_string()));
-            return Ok(None);
+            return Ok(Database::NotReady);
         }
     };
     let (endpoint, username, password) = match offer {
         database::Offer::Pending => {
             statuses.add(waiting());
-            return Ok(None);
+            return Ok(Database::NotReady);
         }
         database::Offer::Inline {
             endpoint,
@@ -266,16 +280,16 @@ fn database(
                         "Invalid data in {} integration: the credentials secret has no username and password",
                         database::ENDPOINT
                     )));
-                    return Ok(None);
+                    return Ok(Database::NotReady);
                 }
             },
             None => {
                 statuses.add(waiting());
-                return Ok(None);
+                return Ok(Database::NotReady);
             }
         },
     };
-    Ok(Some((
+    Ok(Database::Ready(
         relation,
         database::Connection {
             endpoint,
@@ -283,7 +297,7 @@ fn database(
             username,
             password,
         },
-    )))
+    ))
 }
 
 /// The workload version, from this unit's cache while the container is the same (same
