@@ -20,6 +20,7 @@ case "$JUJU_DISPATCH_PATH" in
   hooks/config-changed)
     if [ "$(config-get fail)" = "True" ]; then echo "failing on purpose" >&2; exit 3; fi ;;
   hooks/slow) sleep 10 ;;
+  hooks/count-links) echo "links: $(ip -o link | wc -l)" >> "$EVENTS_LOG" ;;
   actions/do) action-set "answer=$(action-get question)" ;;
 esac
 status-set active "$JUJU_DISPATCH_PATH"
@@ -304,4 +305,43 @@ fn a_missing_binary_is_explained() {
     );
     // Without the variable it looks next to this test's target directory.
     assert!(find_emulator_binary().unwrap().ends_with("juju-emulator"));
+}
+
+/// A network namespace for one test, deleted when dropped.
+struct NetNs(String);
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn dispatch_can_run_inside_a_network_namespace() {
+    let name = format!("emu-{}-{}", std::process::id(), line!());
+    let created = std::process::Command::new("ip")
+        .args(["netns", "add", &name])
+        .status()
+        .unwrap();
+    assert!(created.success(), "ip netns add {name} failed (needs root)");
+    let netns = NetNs(name);
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.deploy(1).unwrap().check().unwrap();
+    take_log(&charm.log);
+    emu.set_command_prefix(["ip", "netns", "exec", netns.0.as_str()]);
+    let run = emu
+        .dispatch("demo/0", &EventSpec::hook("count-links"))
+        .unwrap();
+    assert!(run.succeeded(), "{}", run.stderr);
+    let log = take_log(&charm.log);
+    // Only the namespace's loopback, and the hook tools still reach the model state.
+    assert_eq!(log[1], "links: 1");
+    assert_eq!(run.calls_to("status-set"), 1);
+    assert_eq!(
+        emu.state().unwrap().units["demo/0"].status.message,
+        "hooks/count-links"
+    );
 }

@@ -46,36 +46,60 @@ pub const DEFAULT_JUJU_VERSION: &str = "3.6.4";
 /// Why the emulator itself (not the charm) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
+    /// The `juju-emulator` binary is not where it was looked for.
     #[error(
         "the juju-emulator binary was not found (looked in: {searched}); build it with \
          `cargo build -p juju-rs-ops --features testing --bin juju-emulator` or point \
          JUJU_EMULATOR_BIN at it"
     )]
-    BinaryNotFound { searched: String },
+    BinaryNotFound {
+        /// Where it looked.
+        searched: String,
+    },
+    /// The charm directory (or something the emulator reads for it) is unusable.
     #[error("cannot read the charm in {path}: {message}")]
-    Charm { path: PathBuf, message: String },
+    Charm {
+        /// The charm directory (or state file) concerned.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file-system or process operation failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// On which path.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+    /// The state file could not be read or written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// An event was asked for a unit that is not in the model.
     #[error("{0} is not a unit of this application in the emulated model")]
     UnknownUnit(String),
+    /// A relation id that is not in the model.
     #[error("relation {0} does not exist in the emulated model")]
     UnknownRelation(u32),
+    /// An action that actions.yaml does not declare.
     #[error("the charm has no action {0:?} in actions.yaml")]
     UnknownAction(String),
+    /// An endpoint that metadata.yaml does not declare.
     #[error("the charm has no endpoint {0:?} in metadata.yaml")]
     UnknownEndpoint(String),
+    /// A hook exited non-zero (from [`Outcomes::check`]).
     #[error("hook {event} failed on {unit} ({status}); stderr:\n{stderr}")]
     HookFailed {
+        /// The unit it ran on.
         unit: String,
+        /// Its dispatch path.
         event: String,
+        /// How it ended (`exit status N`, `timed out`, ...).
         status: String,
+        /// Its standard error.
         stderr: String,
     },
 }
@@ -125,14 +149,19 @@ pub struct EventSpec {
     pub dispatch_path: String,
     /// The relation (`JUJU_RELATION`, `JUJU_RELATION_ID`): endpoint and id.
     pub relation: Option<(String, u32)>,
+    /// `JUJU_REMOTE_APP`.
     pub remote_app: Option<String>,
+    /// `JUJU_REMOTE_UNIT`.
     pub remote_unit: Option<String>,
+    /// `JUJU_DEPARTING_UNIT`.
     pub departing_unit: Option<String>,
     /// `JUJU_WORKLOAD_NAME` for Pebble events.
     pub workload: Option<String>,
     /// `JUJU_SECRET_ID`, `JUJU_SECRET_LABEL`, `JUJU_SECRET_REVISION`.
     pub secret_id: Option<String>,
+    /// `JUJU_SECRET_LABEL`.
     pub secret_label: Option<String>,
+    /// `JUJU_SECRET_REVISION`.
     pub secret_revision: Option<u32>,
     /// `JUJU_ACTION_NAME` and `JUJU_ACTION_UUID`/`JUJU_ACTION_ID`.
     pub action: Option<(String, String)>,
@@ -273,16 +302,21 @@ pub fn hook_env(
 /// What one run of `dispatch` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dispatched {
+    /// The unit it ran on.
     pub unit: String,
     /// The dispatch path, e.g. `hooks/install`.
     pub event: String,
     /// The exit code; `None` when the process was killed (by a signal or the timeout).
     pub exit_code: Option<i32>,
+    /// Whether it was killed for running longer than the timeout.
     pub timed_out: bool,
+    /// Its standard output.
     pub stdout: String,
+    /// Its standard error.
     pub stderr: String,
     /// The hook tools it called, in order.
     pub tool_calls: Vec<ToolCall>,
+    /// Wall-clock time of the dispatch.
     pub duration: Duration,
 }
 
@@ -362,13 +396,16 @@ impl Outcomes {
 /// How an action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionStatus {
+    /// The action finished without `action-fail`.
     Completed,
+    /// `action-fail` was called, or the hook failed.
     Failed,
 }
 
 /// The result of an action run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionOutcome {
+    /// Completed or failed.
     pub status: ActionStatus,
     /// `action-set` results, nested at the dots of their keys.
     pub results: serde_json::Map<String, Value>,
@@ -376,6 +413,7 @@ pub struct ActionOutcome {
     pub message: Option<String>,
     /// `action-log` messages.
     pub logs: Vec<String>,
+    /// The dispatch that ran the action.
     pub dispatch: Dispatched,
 }
 

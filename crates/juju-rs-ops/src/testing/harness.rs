@@ -120,14 +120,17 @@ impl Harness {
         self
     }
 
+    /// The model state as the last event left it.
     pub fn state(&self) -> &ModelState {
         &self.state
     }
 
+    /// Edits the model state between events.
     pub fn state_mut(&mut self) -> &mut ModelState {
         &mut self.state
     }
 
+    /// The final model state.
     pub fn into_state(self) -> ModelState {
         self.state
     }

@@ -107,6 +107,7 @@ impl ToolContext {
 pub struct ToolFailure {
     /// 1 when the command failed, 2 for a usage error (bad flags or arguments).
     pub code: i32,
+    /// What the tool printed on stderr (`ERROR ...\n`).
     pub stderr: String,
 }
 

@@ -37,21 +37,30 @@ pub type Databag = BTreeMap<String, String>;
 /// Why the state could not be read, written or built.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
+    /// Reading, writing or locking the state file failed.
     #[error("cannot {action} emulator state file {path}: {source}")]
     Io {
+        /// What was being done.
         action: &'static str,
+        /// On which path.
         path: PathBuf,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },
+    /// The state file is not valid state JSON.
     #[error("emulator state file {path} is not valid state JSON: {source}")]
     Corrupt {
+        /// The file.
         path: PathBuf,
+        /// What the parser said.
         #[source]
         source: serde_json::Error,
     },
+    /// The state could not be serialised.
     #[error("cannot serialise emulator state: {0}")]
     Serialise(#[source] serde_json::Error),
+    /// A charm's config.yaml could not be read.
     #[error("config.yaml is not valid: {0}")]
     ConfigYaml(String),
 }
@@ -61,6 +70,7 @@ pub enum StateError {
 pub struct StatusRecord {
     /// `active`, `blocked`, `maintenance`, `waiting`, `unknown` (or `error`).
     pub status: String,
+    /// The message shown with it.
     pub message: String,
 }
 
@@ -71,6 +81,7 @@ impl Default for StatusRecord {
 }
 
 impl StatusRecord {
+    /// A status with a message.
     pub fn new(status: &str, message: &str) -> StatusRecord {
         StatusRecord {
             status: status.to_string(),
@@ -84,6 +95,7 @@ impl StatusRecord {
 pub struct LogRecord {
     /// `TRACE`, `DEBUG`, `INFO`, `WARNING`, `ERROR` or `CRITICAL`.
     pub level: String,
+    /// The logged text.
     pub message: String,
 }
 
@@ -192,6 +204,7 @@ pub struct UnitState {
     pub status: StatusRecord,
     /// `application-version-set`.
     pub workload_version: String,
+    /// Ports opened with `open-port`.
     pub opened_ports: BTreeSet<PortRange>,
     /// The charm's own key-value state (`state-get`/`state-set`/`state-delete`).
     pub state: BTreeMap<String, String>,
@@ -219,10 +232,13 @@ impl Default for UnitState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Relation {
+    /// The relation id (unique in the model).
     pub id: u32,
     /// Our endpoint, from metadata.yaml.
     pub endpoint: String,
+    /// The interface name from metadata.yaml.
     pub interface: String,
+    /// The application at the other end (ours for a peer relation).
     pub remote_app: String,
     /// Our units in the relation's scope (peers see each other through this).
     pub local_units: BTreeSet<String>,
@@ -354,7 +370,9 @@ impl SecretOwner {
 /// One revision of a secret's content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretRevision {
+    /// The revision number, from 1.
     pub revision: u32,
+    /// Key to value.
     pub content: BTreeMap<String, String>,
 }
 
@@ -363,6 +381,7 @@ pub struct SecretRevision {
 pub struct Secret {
     /// `secret:<20 lowercase base32hex characters>`.
     pub id: String,
+    /// Who owns (and manages) it.
     pub owner: SecretOwner,
     /// The owner's label.
     #[serde(default)]
@@ -371,6 +390,7 @@ pub struct Secret {
     #[serde(default)]
     pub consumer_labels: BTreeMap<String, String>,
     #[serde(default)]
+    /// Set with `--description`.
     pub description: Option<String>,
     /// RFC 3339 expiry time.
     #[serde(default)]
@@ -521,26 +541,35 @@ fn base32hex_lower(bytes: &[u8]) -> String {
 /// One address of a network binding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkAddress {
+    /// The address.
     pub value: String,
+    /// Its subnet.
     pub cidr: String,
     #[serde(default)]
+    /// A host name, if any.
     pub hostname: String,
 }
 
 /// An interface with its addresses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BindAddress {
+    /// The interface, e.g. `eth0`.
     pub interface_name: String,
     #[serde(default)]
+    /// Its MAC address (empty on Kubernetes).
     pub mac_address: String,
+    /// Its addresses.
     pub addresses: Vec<NetworkAddress>,
 }
 
 /// What `network-get` reports for a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
+    /// Interfaces the unit binds on.
     pub bind_addresses: Vec<BindAddress>,
+    /// Addresses others reach the unit at.
     pub ingress_addresses: Vec<String>,
+    /// Subnets the unit's traffic comes from.
     pub egress_subnets: Vec<String>,
 }
 
@@ -566,11 +595,13 @@ impl Network {
 /// The action being run, and what the action tools wrote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRun {
+    /// The action's name.
     pub name: String,
     /// `JUJU_ACTION_UUID` (a number in Juju 3).
     pub id: String,
     /// The unit it runs on.
     pub unit: String,
+    /// Its parameters (`action-get`).
     pub params: serde_json::Map<String, Value>,
     /// `action-set` results, nested at the dots of their keys.
     #[serde(default)]
@@ -589,11 +620,14 @@ pub struct ActionRun {
 /// One hook-tool call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
+    /// The unit that called it.
     pub unit: String,
     /// The dispatch path of the hook or action (`hooks/install`), empty if unknown.
     #[serde(default)]
     pub hook: String,
+    /// The tool's name.
     pub tool: String,
+    /// Its arguments.
     pub args: Vec<String>,
 }
 
@@ -601,7 +635,9 @@ pub struct ToolCall {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModelState {
+    /// `JUJU_MODEL_NAME`.
     pub model_name: String,
+    /// `JUJU_MODEL_UUID`.
     pub model_uuid: String,
     /// Our application.
     pub app_name: String,
@@ -609,11 +645,14 @@ pub struct ModelState {
     pub units: BTreeMap<String, UnitState>,
     /// The leader unit, if any.
     pub leader: Option<String>,
+    /// The application status (`status-set --application`).
     pub app_status: StatusRecord,
     /// The effective config: set values over defaults. An option without default that
     /// is not set is absent, as in Juju.
     pub config: BTreeMap<String, Value>,
+    /// Relations of our application, peers included.
     pub relations: Vec<Relation>,
+    /// Secrets ours and those granted to us.
     pub secrets: Vec<Secret>,
     /// Resource name to the file `resource-get` prints.
     pub resources: BTreeMap<String, PathBuf>,
@@ -750,10 +789,12 @@ impl ModelState {
         self.relations.iter().map(|r| r.id + 1).max().unwrap_or(0)
     }
 
+    /// A relation by id.
     pub fn relation(&self, id: u32) -> Option<&Relation> {
         self.relations.iter().find(|r| r.id == id)
     }
 
+    /// A relation by id, to edit.
     pub fn relation_mut(&mut self, id: u32) -> Option<&mut Relation> {
         self.relations.iter_mut().find(|r| r.id == id)
     }
@@ -765,10 +806,12 @@ impl ModelState {
             .filter(move |r| r.endpoint == endpoint)
     }
 
+    /// One of our units.
     pub fn unit(&self, unit: &str) -> Option<&UnitState> {
         self.units.get(unit)
     }
 
+    /// One of our units, to edit.
     pub fn unit_mut(&mut self, unit: &str) -> Option<&mut UnitState> {
         self.units.get_mut(unit)
     }
