@@ -16,6 +16,7 @@ scripts/install-pebble.sh
 scripts/install-postgres.sh
 scripts/install-kratos.sh
 scripts/install-python-ops.sh
+scripts/install-jsonnet.sh
 
 step "Formatting and lints"
 cargo fmt --all -- --check
