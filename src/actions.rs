@@ -1,11 +1,26 @@
-//! Juju actions. They talk to the Kratos admin API on 127.0.0.1:4434 (the charm and the
-//! workload share the pod's network namespace).
+//! Juju actions: the glue between the hook tools and the action logic. Parameters come
+//! from `action-get` into typed structs, passwords from Juju secrets, and the outcome
+//! goes back as `action-log` lines and `action-set` results, or one `action-fail`
+//! message. The identity actions talk to the Kratos admin API on 127.0.0.1:4434 (the
+//! charm and the workload share the pod's network namespace).
 
-use juju_rs_ops::Context;
+use std::time::Duration;
 
-use crate::charm::CharmError;
+use juju_rs_ops::model::ModelError;
+use juju_rs_ops::{Context, Status};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
-/// Runs the action named by the event.
+use crate::action_logic::{self, ActionFailure, ActionOutput};
+use crate::charm::{self, CharmError};
+use crate::kratos_api::AdminClient;
+use crate::secrets;
+use crate::sensitive::Sensitive;
+use crate::workload;
+
+type Outcome = Result<ActionOutput, ActionFailure>;
+
+/// Runs the action named by the event and reports its outcome to Juju.
 pub fn run(ctx: &mut Context) -> Result<(), CharmError> {
     let name = ctx
         .event
@@ -13,7 +28,160 @@ pub fn run(ctx: &mut Context) -> Result<(), CharmError> {
         .as_ref()
         .map(|a| a.name.clone())
         .unwrap_or_default();
-    ctx.model
-        .action_fail(&format!("The {name} action is not implemented yet"))?;
+    let admin = AdminClient::local();
+    let outcome = match name.as_str() {
+        "get-identity" => with_params(ctx, |p| action_logic::get_identity(&admin, &p)),
+        "delete-identity" => with_params(ctx, |p| action_logic::delete_identity(&admin, &p)),
+        "invalidate-identity-sessions" => with_params(ctx, |p| {
+            action_logic::invalidate_identity_sessions(&admin, &p)
+        }),
+        "list-oidc-accounts" => with_params(ctx, |p| action_logic::list_oidc_accounts(&admin, &p)),
+        "unlink-oidc-account" => {
+            with_params(ctx, |p| action_logic::unlink_oidc_account(&admin, &p))
+        }
+        "reset-identity-mfa" => with_params(ctx, |p| action_logic::reset_identity_mfa(&admin, &p)),
+        "create-admin-account" => {
+            params::<action_logic::CreateAdminAccountParams>(ctx).and_then(|p| match p {
+                Err(failure) => Ok(Err(failure)),
+                Ok(p) => Ok(password(ctx, p.password_secret_id())?.and_then(|password| {
+                    action_logic::create_admin_account(&admin, &p, password.as_ref())
+                })),
+            })
+        }
+        "reset-password" => {
+            params::<action_logic::ResetPasswordParams>(ctx).and_then(|p| match p {
+                Err(failure) => Ok(Err(failure)),
+                Ok(p) => Ok(password(ctx, p.password_secret_id())?.and_then(|password| {
+                    action_logic::reset_password(&admin, &p, password.as_ref())
+                })),
+            })
+        }
+        "run-migration" => run_migration(ctx),
+        other => Ok(Err(ActionFailure::new(format!(
+            "The charm has no action named '{other}'"
+        )))),
+    }?;
+    report(ctx, outcome)
+}
+
+/// Hands the outcome to Juju: log lines then results, or the failure message.
+fn report(ctx: &Context, outcome: Outcome) -> Result<(), CharmError> {
+    match outcome {
+        Ok(output) => {
+            for line in &output.log {
+                ctx.model.action_log(line)?;
+            }
+            if !output.results.is_empty() {
+                ctx.model.action_set(&output.results)?;
+            }
+        }
+        Err(failure) => ctx.model.action_fail(&failure.message)?,
+    }
     Ok(())
+}
+
+/// The action's typed parameters; a parameter Juju let through but the charm cannot use
+/// is the action's failure, not the hook's.
+fn params<P: DeserializeOwned>(ctx: &Context) -> Result<Result<P, ActionFailure>, CharmError> {
+    match ctx.model.action_params::<P>() {
+        Ok(params) => Ok(Ok(params)),
+        Err(e @ ModelError::Params { .. }) => Ok(Err(ActionFailure::new(format!(
+            "Invalid {e}: see `juju show-action kratos <action>`"
+        )))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs `action` on the typed parameters.
+fn with_params<P: DeserializeOwned>(
+    ctx: &Context,
+    action: impl FnOnce(P) -> Outcome,
+) -> Result<Outcome, CharmError> {
+    Ok(params::<P>(ctx)?.and_then(action))
+}
+
+/// The password in the Juju secret `secret_id`, when one was named.
+fn password(
+    ctx: &Context,
+    secret_id: Option<&str>,
+) -> Result<Result<Option<Sensitive>, ActionFailure>, CharmError> {
+    let Some(secret_id) = secret_id else {
+        return Ok(Ok(None));
+    };
+    let content = match secrets::read(&ctx.model, secret_id) {
+        Ok(content) => content,
+        // Juju words a secret it will not show as not found or permission denied; either
+        // way the operator must create or grant it. The tool's text names no content.
+        Err(e @ (ModelError::Tool { .. } | ModelError::Decode { .. })) => {
+            return Ok(Err(ActionFailure::new(format!(
+                "Cannot read Juju secret {secret_id}: {e}. Create it with a '{}' key and \
+                 grant it to this application (juju grant-secret)",
+                action_logic::PASSWORD_SECRET_KEY
+            ))))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(action_logic::password_from_secret(secret_id, content.as_ref()).map(Some))
+}
+
+/// Parameters of `run-migration`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunMigrationParams {
+    /// Seconds; Juju fills in the default (120) from actions.yaml.
+    timeout: Option<f64>,
+}
+
+const DEFAULT_MIGRATION_TIMEOUT_SECS: f64 = 120.0;
+
+/// `run-migration`: the leader migrates the database for the running workload version,
+/// records it for the other units, and converges (so Kratos starts if it was waiting
+/// for the migration).
+fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
+    let params = match params::<RunMigrationParams>(ctx)? {
+        Ok(params) => params,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let timeout = params.timeout.unwrap_or(DEFAULT_MIGRATION_TIMEOUT_SECS);
+    if !(timeout.is_finite() && timeout >= 1.0) {
+        return Ok(Err(ActionFailure::new(format!(
+            "The timeout must be a number of seconds of at least 1, not {timeout}"
+        ))));
+    }
+    if !ctx.model.is_leader()? {
+        return Ok(Err(ActionFailure::new(
+            "Only the leader unit can run the database migration: run it on the leader \
+             (juju run kratos/leader run-migration)",
+        )));
+    }
+    let target = match charm::migration_target(ctx)? {
+        Ok(target) => target,
+        Err(problem) => return Ok(Err(ActionFailure::new(problem))),
+    };
+    ctx.model.action_log("Started migrating the database")?;
+    let pebble = ctx.pebble(workload::CONTAINER);
+    if let Err(message) = charm::run_migration(
+        pebble.as_ref(),
+        &target.dsn(),
+        Duration::from_secs_f64(timeout),
+    ) {
+        return Ok(Err(ActionFailure::new(format!(
+            "Database migration failed: {message}"
+        ))));
+    }
+    ctx.model.action_log("Successfully migrated the database")?;
+    charm::record_migration(ctx, &target)?;
+    ctx.model
+        .action_log("Successfully updated migration version")?;
+    let status: Status = charm::reconcile(ctx)?;
+    ctx.model.set_status(&status)?;
+    let mut results = std::collections::BTreeMap::new();
+    results.insert(
+        "version".to_string(),
+        serde_json::Value::String(target.version.clone()),
+    );
+    Ok(Ok(ActionOutput {
+        results,
+        log: Vec::new(),
+    }))
 }

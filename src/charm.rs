@@ -35,7 +35,7 @@ const STATE_BOOT_ID: &str = "pebble-boot-id";
 const STATE_VERSION: &str = "kratos-version";
 
 /// How long the leader lets `kratos migrate sql` run during a hook.
-const MIGRATION_TIMEOUT_SECS: u64 = 120;
+const MIGRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Runs the charm for one event.
 pub fn dispatch(ctx: &mut Context) -> Result<(), CharmError> {
@@ -365,7 +365,7 @@ fn migrated(
         ));
         return Ok(false);
     }
-    match run_migration(pebble, &connection.dsn(), MIGRATION_TIMEOUT_SECS) {
+    match run_migration(pebble, &connection.dsn(), MIGRATION_TIMEOUT) {
         Ok(()) => {
             model.update_databag(
                 peer,
@@ -384,16 +384,81 @@ fn migrated(
     }
 }
 
+/// What the `run-migration` action needs, gathered as the hooks gather it.
+pub struct MigrationTarget {
+    peer: Relation,
+    db_relation: Relation,
+    connection: database::Connection,
+    /// The workload version the migration brings the database to.
+    pub version: String,
+}
+
+impl MigrationTarget {
+    /// The DSN Kratos migrates through.
+    pub fn dsn(&self) -> Sensitive {
+        self.connection.dsn()
+    }
+}
+
+/// The peer relation, database credentials and workload version a migration needs; the
+/// error says what is missing (for `action-fail`). Meant for the leader: it also
+/// (re)writes the database request, as the leader's hooks do.
+pub fn migration_target(ctx: &Context) -> Result<Result<MigrationTarget, String>, CharmError> {
+    let Some(peer) = relations(ctx, peers::ENDPOINT)?.into_iter().next() else {
+        return Ok(Err("Peer integration is not ready".into()));
+    };
+    let mut statuses = StatusCollector::default();
+    let (db_relation, connection) = match database(ctx, true, &mut statuses)? {
+        Database::Ready(relation, connection) => (relation, connection),
+        Database::Missing | Database::NotReady => {
+            return Ok(Err(format!(
+                "The database is not ready ({})",
+                statuses.winner().message
+            )))
+        }
+    };
+    let pebble = ctx.pebble(workload::CONTAINER);
+    let boot_id = match pebble.system_info() {
+        Ok(info) => info.boot_id,
+        Err(PebbleError::CannotConnect { .. }) => {
+            return Ok(Err("Container is not connected yet".into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(version) = workload_version(ctx, pebble.as_ref(), &boot_id)? else {
+        return Ok(Err(
+            "Cannot read the Kratos version in the kratos container".into(),
+        ));
+    };
+    Ok(Ok(MigrationTarget {
+        peer,
+        db_relation,
+        connection,
+        version,
+    }))
+}
+
+/// Records in the peer application databag that the database is migrated for the
+/// target's version (the leader's hooks then stop asking for a migration).
+pub fn record_migration(ctx: &Context, target: &MigrationTarget) -> Result<(), CharmError> {
+    ctx.model.update_databag(
+        &target.peer,
+        Bag::LocalApp,
+        &peers::record_migration(target.db_relation.id, &target.version),
+    )?;
+    Ok(())
+}
+
 /// Runs `kratos migrate sql -e --yes` with the DSN in its environment. The error text
 /// has the DSN's password removed.
 pub fn run_migration(
     pebble: &dyn Pebble,
     dsn: &Sensitive,
-    timeout_secs: u64,
+    timeout: std::time::Duration,
 ) -> Result<(), String> {
     let request = ExecRequest {
         environment: BTreeMap::from([("DSN".to_string(), dsn.expose().to_string())]),
-        timeout: Some(std::time::Duration::from_secs(timeout_secs)),
+        timeout: Some(timeout),
         ..ExecRequest::new(["kratos", "migrate", "sql", "-e", "--yes"])
     };
     let redact = |text: &str| text.replace(dsn.expose(), "<DSN>");

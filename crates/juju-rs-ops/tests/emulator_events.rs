@@ -82,9 +82,11 @@ fn deploy_and_add_unit_follow_juju_order_with_juju_env() {
     let mut emu = emulator(&charm);
     emu.set_command_prefix(["env", "FROM_PREFIX=yes"]);
     emu.set_unit_env("demo/1", "PER_UNIT", "one");
+    emu.set_unit_command_prefix("demo/1", ["env", "FROM_PREFIX=unit-1"]);
     let outcomes = emu.deploy(2).unwrap().check().unwrap();
     assert!(outcomes.0.iter().all(|d| d.calls_to("status-set") == 1));
     let per_unit = |unit: &str| if unit == "demo/1" { "one" } else { "" };
+    let prefix = |unit: &str| if unit == "demo/1" { "unit-1" } else { "yes" };
     let line = |unit: &str, path: &str, remote_unit: &str, workload: &str| {
         let (rel, app) = if path.contains("peers-relation") {
             ("peers:0", "demo")
@@ -92,7 +94,8 @@ fn deploy_and_add_unit_follow_juju_order_with_juju_env() {
             ("", "")
         };
         format!(
-            "{unit}|hooks/{path}|{rel}|{remote_unit}|{app}||{workload}||yes|{}|yes",
+            "{unit}|hooks/{path}|{rel}|{remote_unit}|{app}||{workload}||{}|{}|yes",
+            prefix(unit),
             per_unit(unit)
         )
     };

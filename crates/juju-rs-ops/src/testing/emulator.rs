@@ -459,6 +459,7 @@ pub struct Emulator {
     env: BTreeMap<String, String>,
     unit_env: BTreeMap<String, BTreeMap<String, String>>,
     command_prefix: Vec<String>,
+    unit_command_prefix: BTreeMap<String, Vec<String>>,
     timeout: Duration,
     next_action_id: u32,
 }
@@ -554,6 +555,7 @@ impl Emulator {
             env: BTreeMap::new(),
             unit_env: BTreeMap::new(),
             command_prefix: Vec::new(),
+            unit_command_prefix: BTreeMap::new(),
             timeout: Duration::from_secs(300),
             next_action_id: 1,
         })
@@ -615,6 +617,21 @@ impl Emulator {
         prefix: impl IntoIterator<Item = S>,
     ) -> &mut Emulator {
         self.command_prefix = prefix.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs one unit's `dispatch` through its own command prefix (instead of the one
+    /// from [`Emulator::set_command_prefix`]): e.g. `ip netns exec <ns>` puts the charm
+    /// in its unit's network namespace, next to that unit's workload, as in a pod.
+    pub fn set_unit_command_prefix<S: Into<String>>(
+        &mut self,
+        unit: &str,
+        prefix: impl IntoIterator<Item = S>,
+    ) -> &mut Emulator {
+        self.unit_command_prefix.insert(
+            unit.to_string(),
+            prefix.into_iter().map(Into::into).collect(),
+        );
         self
     }
 
@@ -682,7 +699,11 @@ impl Emulator {
         }
 
         let dispatch = charm_dir.join("dispatch");
-        let mut command = match self.command_prefix.split_first() {
+        let prefix = self
+            .unit_command_prefix
+            .get(unit)
+            .unwrap_or(&self.command_prefix);
+        let mut command = match prefix.split_first() {
             Some((program, args)) => {
                 let mut c = Command::new(program);
                 c.args(args).arg(&dispatch);

@@ -5,19 +5,6 @@
 //! One Kratos serves every sub-case (start-up and migration dominate the cost); the
 //! sub-cases run in order in one test and each uses its own identities. Kratos, its
 //! database and their files go away when the fixture drops, also on failure.
-//!
-//! The charm is a binary crate, so the modules under test are compiled into this test
-//! from their sources.
-
-#[allow(dead_code)]
-#[path = "../src/action_logic.rs"]
-mod action_logic;
-#[allow(dead_code)]
-#[path = "../src/kratos_api.rs"]
-mod kratos_api;
-#[allow(dead_code)]
-#[path = "../src/sensitive.rs"]
-mod sensitive;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -29,9 +16,9 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use action_logic::*;
-use kratos_api::{AdminClient, CredentialType, KratosAdmin, KratosApiError};
-use sensitive::Sensitive;
+use charm_kratos::action_logic::*;
+use charm_kratos::kratos_api::{AdminClient, CredentialType, KratosAdmin, KratosApiError};
+use charm_kratos::sensitive::Sensitive;
 
 const FIRST_PASSWORD: &str = "First-Pa55word-for-admin1";
 const SECOND_PASSWORD: &str = "Second-Pa55word-for-admin1";
