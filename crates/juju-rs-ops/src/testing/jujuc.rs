@@ -1301,6 +1301,8 @@ impl Call<'_> {
         match &secret.owner {
             SecretOwner::Unit(unit) => *unit == self.ctx.unit,
             SecretOwner::Application(app) => *app == self.st.app_name && self.leader(),
+            // User secrets are managed by the user, never by a charm.
+            SecretOwner::Model => false,
         }
     }
 
@@ -1309,8 +1311,10 @@ impl Call<'_> {
         let owned = match &secret.owner {
             SecretOwner::Unit(unit) => *unit == self.ctx.unit,
             SecretOwner::Application(app) => *app == self.st.app_name,
+            SecretOwner::Model => false,
         };
         owned
+            || secret.user_grants.contains(&self.st.app_name)
             || secret.grants.values().any(|grantees| {
                 grantees.contains(&self.st.app_name) || grantees.contains(&self.ctx.unit)
             })
@@ -1332,6 +1336,7 @@ impl Call<'_> {
         let owned = |s: &Secret| match &s.owner {
             SecretOwner::Unit(unit) => *unit == self.ctx.unit,
             SecretOwner::Application(app) => *app == self.st.app_name,
+            SecretOwner::Model => false,
         };
         self.st
             .secrets
@@ -1671,6 +1676,7 @@ impl Call<'_> {
             .filter(|s| match &s.owner {
                 SecretOwner::Unit(unit) => *unit == self.ctx.unit,
                 SecretOwner::Application(app) => *app == self.st.app_name,
+                SecretOwner::Model => false,
             })
             .map(|s| format!("secret:{}", s.xid()))
             .collect();
@@ -2770,6 +2776,23 @@ mod tests {
                 .code,
             2
         );
+    }
+
+    #[test]
+    fn user_secrets_are_read_where_granted_and_never_managed() {
+        let secret = Secret::user_secret("admin-password", [("password", "pw")]);
+        let id = secret.id.clone();
+        let mut st = model().with_secret(secret);
+        let ctx = ToolContext::for_unit("kratos/0");
+        let denied = run(&mut st, &ctx, "secret-get", &[&id]).err().unwrap();
+        assert_eq!(denied.stderr, "ERROR permission denied\n");
+        st.secrets[0].user_grants.insert("kratos".into());
+        assert_eq!(
+            text(run(&mut st, &ctx, "secret-get", &[&id, "password"])),
+            "pw\n"
+        );
+        assert!(run(&mut st, &ctx, "secret-set", &[&id, "password=x"]).is_err());
+        assert_eq!(st.secrets[0].latest_revision(), 1);
     }
 
     #[test]

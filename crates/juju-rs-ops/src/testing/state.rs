@@ -347,6 +347,9 @@ pub enum SecretOwner {
     Application(String),
     /// Owned by one unit.
     Unit(String),
+    /// A user secret (`juju add-secret`): owned by the model, read by the applications
+    /// it is granted to with `juju grant-secret` ([`Secret::with_user_grant`]).
+    Model,
 }
 
 impl SecretOwner {
@@ -355,14 +358,16 @@ impl SecretOwner {
         match self {
             SecretOwner::Application(_) => "application",
             SecretOwner::Unit(_) => "unit",
+            SecretOwner::Model => "model",
         }
     }
 
-    /// The owning application's name.
+    /// The owning application's name (empty for a user secret).
     pub fn app(&self) -> &str {
         match self {
             SecretOwner::Application(app) => app,
             SecretOwner::Unit(unit) => unit_app(unit),
+            SecretOwner::Model => "",
         }
     }
 }
@@ -406,6 +411,9 @@ pub struct Secret {
     /// Grants: relation id to the applications and units granted over it.
     #[serde(default)]
     pub grants: BTreeMap<u32, BTreeSet<String>>,
+    /// Applications a user secret is granted to (`juju grant-secret`, no relation).
+    #[serde(default)]
+    pub user_grants: BTreeSet<String>,
 }
 
 impl Secret {
@@ -428,7 +436,22 @@ impl Secret {
             }],
             tracked: BTreeMap::new(),
             grants: BTreeMap::new(),
+            user_grants: BTreeSet::new(),
         }
+    }
+
+    /// A user secret (`juju add-secret <name> key=value ...`), labelled with its name.
+    pub fn user_secret<K: Into<String>, V: Into<String>>(
+        name: &str,
+        content: impl IntoIterator<Item = (K, V)>,
+    ) -> Secret {
+        Secret::new(SecretOwner::Model, content).with_label(name)
+    }
+
+    /// Grants a user secret to an application (`juju grant-secret <name> <app>`).
+    pub fn with_user_grant(mut self, app: &str) -> Secret {
+        self.user_grants.insert(app.to_string());
+        self
     }
 
     /// Sets the owner label.
