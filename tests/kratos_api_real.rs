@@ -8,10 +8,10 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
 
 use base64::Engine;
 use serde_json::{json, Value};
@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use charm_kratos::action_logic::*;
 use charm_kratos::kratos_api::{AdminClient, CredentialType, KratosAdmin, KratosApiError};
 use charm_kratos::sensitive::Sensitive;
+use common::{free_port, kratos_bin, Postgres};
 
 const FIRST_PASSWORD: &str = "First-Pa55word-for-admin1";
 const SECOND_PASSWORD: &str = "Second-Pa55word-for-admin1";
@@ -70,80 +71,6 @@ fn admin_schema() -> Value {
     })
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
-fn kratos_bin() -> PathBuf {
-    let path = std::env::var_os("KRATOS_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
-                .join(".cache/charm-kratos/bin/kratos")
-        });
-    assert!(
-        path.is_file(),
-        "no Kratos binary at {} (run scripts/install-kratos.sh or set KRATOS_BIN)",
-        path.display()
-    );
-    path
-}
-
-/// A throwaway PostgreSQL cluster, stopped on drop.
-struct Postgres {
-    script: PathBuf,
-    dir: PathBuf,
-    port: u16,
-}
-
-impl Postgres {
-    fn start(dir: PathBuf) -> Postgres {
-        let script = std::env::var_os("PG_TEST_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| repo_file("scripts/pg-test-server.sh"));
-        let port = free_port();
-        let out = Command::new("bash")
-            .arg(&script)
-            .arg("start")
-            .arg(&dir)
-            .arg(port.to_string())
-            .output()
-            .unwrap();
-        let pg = Postgres { script, dir, port };
-        assert!(
-            out.status.success(),
-            "pg-test-server.sh start failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        pg
-    }
-
-    fn dsn(&self) -> String {
-        format!(
-            "postgres://postgres:postgres@127.0.0.1:{}/postgres?sslmode=disable",
-            self.port
-        )
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .arg("stop")
-            .arg(&self.dir)
-            .output();
-    }
-}
-
 /// A child process killed (and reaped) on drop.
 struct Process(Child);
 
@@ -170,13 +97,9 @@ impl Fixture {
         let kratos = kratos_bin();
         let dir = tempfile::Builder::new()
             .prefix("kratos-api-")
-            .tempdir_in("/tmp")
+            .tempdir()
             .unwrap();
-        // The postgres user must reach the cluster directory inside.
-        let mut perms = fs::metadata(dir.path()).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
-        fs::set_permissions(dir.path(), perms).unwrap();
-        let postgres = Postgres::start(dir.path().join("pg"));
+        let postgres = Postgres::start();
 
         let (public_port, admin_port, smtp_port) = (free_port(), free_port(), free_port());
         let public_url = format!("http://127.0.0.1:{public_port}");
@@ -213,7 +136,7 @@ impl Fixture {
         let migrate = Command::new(&kratos)
             .args(["migrate", "sql", "-e", "--yes", "--config"])
             .arg(&config_path)
-            .env("DSN", postgres.dsn())
+            .env("DSN", postgres.dsn("postgres"))
             .output()
             .unwrap();
         assert!(
@@ -227,7 +150,7 @@ impl Fixture {
         let child = Command::new(&kratos)
             .args(["serve", "all", "--sqa-opt-out", "--config"])
             .arg(&config_path)
-            .env("DSN", postgres.dsn())
+            .env("DSN", postgres.dsn("postgres"))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .stdin(Stdio::null())

@@ -1,10 +1,18 @@
 //! Shared set-up of the process-level tests: the compiled charm in a charm directory,
-//! driven by the Juju emulator, each unit with its own real Pebble (private mount and
-//! network namespaces) running a workload `kratos` executable.
+//! driven by the Juju emulator, each unit in its own "pod" (a network namespace holding
+//! the unit's charm dispatches and its real Pebble, with a private mount namespace for
+//! the container's files) running a workload `kratos` executable; and the real
+//! PostgreSQL and Kratos the end-to-end tests use.
 
 #![allow(dead_code)]
 
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use juju_rs_ops::testing::state::{Relation, StatusRecord};
 use juju_rs_ops::testing::{Emulator, Outcomes, PebbleFixture};
@@ -127,11 +135,16 @@ impl Deployment {
         let charm_dir = charm_dir();
         let mut emulator = Emulator::new(charm_dir.path()).expect("emulator");
         for (i, workload) in workloads.iter().enumerate() {
+            let unit = format!("{APP}/{i}");
             emulator.set_unit_env(
-                &format!("{APP}/{i}"),
+                &unit,
                 "JUJU_RS_OPS_CONTAINERS_DIR",
                 &workload.pebble.containers_dir().display().to_string(),
             );
+            // The charm container shares the pod's network with the workload.
+            if let Some(netns) = workload.pebble.netns() {
+                emulator.set_unit_command_prefix(&unit, ["ip", "netns", "exec", netns]);
+            }
         }
         Deployment {
             emulator,
@@ -177,3 +190,217 @@ pub const DB_ANSWER: &[(&str, &str)] = &[
     ("password", "s3cr3t-p@ss"),
     ("database", "test-model_kratos"),
 ];
+
+/// A free TCP port on the host's loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The real Kratos binary (`$KRATOS_BIN`, else where scripts/install-kratos.sh puts it).
+pub fn kratos_bin() -> PathBuf {
+    let path = std::env::var_os("KRATOS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set"))
+                .join(".cache/charm-kratos/bin/kratos")
+        });
+    assert!(
+        path.is_file(),
+        "no Kratos binary at {} (run scripts/install-kratos.sh or set KRATOS_BIN)",
+        path.display()
+    );
+    path
+}
+
+/// A throwaway PostgreSQL cluster on the host's loopback (scripts/pg-test-server.sh),
+/// superuser `postgres`/`postgres`; stopped and removed on drop.
+pub struct Postgres {
+    script: PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-test-server.sh");
+        // Under /tmp and world-readable: the server runs as the postgres user.
+        let dir = tempfile::Builder::new()
+            .prefix("pg-")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let mut perms = std::fs::metadata(dir.path()).expect("stat").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(dir.path(), perms).expect("chmod");
+        let port = free_port();
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg("start")
+            .arg(dir.path().join("cluster"))
+            .arg(port.to_string())
+            .output()
+            .expect("run pg-test-server.sh");
+        let pg = Postgres { script, dir, port };
+        assert!(
+            out.status.success(),
+            "pg-test-server.sh start failed (run scripts/install-postgres.sh): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        pg
+    }
+
+    /// A DSN for the superuser.
+    pub fn dsn(&self, database: &str) -> String {
+        format!(
+            "postgres://postgres:postgres@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
+    /// Runs SQL as the superuser on the `postgres` database; panics with psql's error
+    /// when it fails.
+    pub fn sql(&self, sql: &str) -> String {
+        self.sql_on("postgres", sql)
+    }
+
+    /// Runs SQL as the superuser on `database`.
+    pub fn sql_on(&self, database: &str, sql: &str) -> String {
+        let out = Command::new("psql")
+            .env("PGPASSWORD", "postgres")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", database])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(self.dir.path().join("cluster"))
+            .output();
+    }
+}
+
+/// Runs `f` on a thread inside the network namespace `netns` (as `ip netns exec` would)
+/// and returns its result: how a test reaches a pod's loopback.
+pub fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/run/netns/{netns}");
+    std::thread::spawn(move || {
+        enter_netns(&path);
+        f()
+    })
+    .join()
+    .expect("the thread in the network namespace panicked")
+}
+
+fn enter_netns(path: &str) {
+    let ns = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // The namespace is per thread: only this thread moves.
+    rustix::thread::move_into_link_name_space(
+        std::os::fd::AsFd::as_fd(&ns),
+        Some(rustix::thread::LinkNameSpaceType::Network),
+    )
+    .unwrap_or_else(|e| panic!("setns {path}: {e}"));
+}
+
+/// Makes a host TCP service reachable on a pod's loopback, as a Kubernetes service is
+/// reachable from a pod: a listener bound inside the network namespace hands each
+/// connection to a host-side thread that relays it to `target`. Stops on drop.
+pub struct Relay {
+    stop: Arc<AtomicBool>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl Relay {
+    pub fn start(netns: &str, port: u16, target: SocketAddr) -> Relay {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (connections, accepted) = mpsc::channel::<TcpStream>();
+        let (bound_tx, bound) = mpsc::channel();
+        let path = format!("/run/netns/{netns}");
+        let listener = std::thread::spawn({
+            let stop = stop.clone();
+            move || {
+                enter_netns(&path);
+                let listener = TcpListener::bind(("127.0.0.1", port))
+                    .and_then(|l| l.set_nonblocking(true).map(|()| l));
+                let listener = match listener {
+                    Ok(l) => {
+                        let _ = bound_tx.send(Ok(()));
+                        l
+                    }
+                    Err(e) => {
+                        let _ = bound_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let _ = stream.set_nonblocking(false);
+                            if connections.send(stream).is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }
+        });
+        bound
+            .recv()
+            .expect("relay thread")
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port} in {netns}: {e}"));
+        // Created from this (host-namespace) thread, so its connects reach the host.
+        std::thread::spawn(move || {
+            for inside in accepted {
+                let Ok(outside) = TcpStream::connect(target) else {
+                    continue;
+                };
+                pipe(&inside, &outside);
+                pipe(&outside, &inside);
+            }
+        });
+        Relay {
+            stop,
+            listener: Some(listener),
+        }
+    }
+}
+
+/// Copies `from` to `to` on a thread until `from` ends, then ends `to`'s writing side.
+fn pipe(from: &TcpStream, to: &TcpStream) {
+    let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Write);
+    });
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(listener) = self.listener.take() {
+            let _ = listener.join();
+        }
+    }
+}
