@@ -461,13 +461,13 @@ pub fn run_migration(
         timeout: Some(timeout),
         ..ExecRequest::new(["kratos", "migrate", "sql", "-e", "--yes"])
     };
-    let redact = |text: &str| text.replace(dsn.expose(), "<DSN>");
+    let redact = |text: &str| workload::redact_dsn(text, dsn.expose());
     match pebble.exec(&request) {
         Ok(out) if out.exit_code == 0 => Ok(()),
         Ok(out) => Err(redact(&format!(
-            "exit code {}: {}",
+            "{} (exit code {})",
+            workload::failure_summary(&out.stdout_text(), &String::from_utf8_lossy(&out.stderr)),
             out.exit_code,
-            String::from_utf8_lossy(&out.stderr).trim()
         ))),
         Err(e) => Err(redact(&e.to_string())),
     }

@@ -97,6 +97,47 @@ pub fn parse_version(output: &str) -> Option<String> {
     })
 }
 
+/// The longest failure summary [`failure_summary`] gives (statuses and action messages
+/// stay readable).
+const SUMMARY_MAX_CHARS: usize = 400;
+
+/// What went wrong, from the output of a failed `kratos` command: its `Error: ` line
+/// (Kratos's CLI prints it after the usage text), else the last line of stderr, else of
+/// stdout.
+pub fn failure_summary(stdout: &str, stderr: &str) -> String {
+    let error_line = stderr
+        .lines()
+        .chain(stdout.lines())
+        .find_map(|line| line.trim().strip_prefix("Error: "));
+    let summary = error_line
+        .or_else(|| last_line(stderr))
+        .or_else(|| last_line(stdout))
+        .unwrap_or("no output");
+    summary.chars().take(SUMMARY_MAX_CHARS).collect()
+}
+
+fn last_line(text: &str) -> Option<&str> {
+    text.lines().rev().map(str::trim).find(|l| !l.is_empty())
+}
+
+/// `text` without the DSN, nor its password (raw or percent-decoded) should the text
+/// quote it alone.
+pub fn redact_dsn(text: &str, dsn: &str) -> String {
+    let mut redacted = text.replace(dsn, "<DSN>");
+    if let Some(password) = url::Url::parse(dsn)
+        .ok()
+        .and_then(|u| u.password().map(str::to_string))
+        .filter(|p| !p.is_empty())
+    {
+        let decoded = percent_encoding::percent_decode_str(&password)
+            .decode_utf8_lossy()
+            .into_owned();
+        redacted = redacted.replace(&password, "<password>");
+        redacted = redacted.replace(&decoded, "<password>");
+    }
+    redacted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +161,33 @@ mod tests {
         assert_eq!(parse_version(out).as_deref(), Some("v26.2.0"));
         assert_eq!(parse_version("Version: master\n"), None);
         assert_eq!(parse_version(""), None);
+    }
+
+    #[test]
+    fn failure_summary_prefers_the_error_line() {
+        let stdout = "Error: migrator: permission denied for schema public\nUsage:\n  kratos migrate sql\n\nmigrator: permission denied for schema public\n";
+        let stderr = "time=... level=info msg=No tracer configured\n";
+        assert_eq!(
+            failure_summary(stdout, stderr),
+            "migrator: permission denied for schema public"
+        );
+        assert_eq!(failure_summary("", "first\nlast\n\n"), "last");
+        assert_eq!(failure_summary("only stdout\n", ""), "only stdout");
+        assert_eq!(failure_summary("", ""), "no output");
+        assert_eq!(
+            failure_summary(&format!("Error: {}", "x".repeat(1000)), "").len(),
+            SUMMARY_MAX_CHARS
+        );
+    }
+
+    #[test]
+    fn redaction_removes_the_dsn_and_its_password_in_any_form() {
+        let dsn = "postgres://u:p%40ss@db:5432/k?sslmode=disable";
+        let text = format!("cannot use {dsn}; password p%40ss or p@ss rejected");
+        assert_eq!(
+            redact_dsn(&text, dsn),
+            "cannot use <DSN>; password <password> or <password> rejected"
+        );
+        assert_eq!(redact_dsn("nothing secret", "not a url"), "nothing secret");
     }
 }

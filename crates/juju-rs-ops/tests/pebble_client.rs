@@ -419,6 +419,17 @@ fn exec_streams_stdin_stdout_stderr_and_reports_exit_codes() {
     assert_eq!(failed.exit_code, 3);
     assert_eq!(failed.stderr, b"err\n");
 
+    // Every write reaches us, also the last ones before a quick exit.
+    let chatty = pebble
+        .exec(&ExecRequest::new([
+            "sh",
+            "-c",
+            "echo one >&2; echo two; sleep 0.1; echo three >&2; echo four; exit 1",
+        ]))
+        .unwrap();
+    assert_eq!(chatty.stderr, b"one\nthree\n");
+    assert_eq!(chatty.stdout, b"two\nfour\n");
+
     // stdin bigger than one frame comes back intact while output is read concurrently.
     let input: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     let cat = pebble
