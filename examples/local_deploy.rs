@@ -3,9 +3,12 @@
 //!
 //! `scripts/local-deploy.sh` installs the prerequisites and runs this. It deploys, relates
 //! the database, prints each event with the resulting status, asks Kratos's admin API for
-//! its health and identities, runs an action, and then tears everything down (or, with
-//! `--hold`, keeps it up until Ctrl-C so you can `curl localhost:4434/admin/identities`).
+//! its health and identities, runs actions, and then tears everything down. With `--hold`
+//! it stays up: Kratos answers on localhost:4433/4434 and actions typed at the prompt
+//! (`get-identity email=admin@example.com`) run on the unit, until `quit` (or end of
+//! input) tears it down. `--down` only cleans up what an interrupted run left behind.
 
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -22,11 +25,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| home().join(".cache/charm-kratos/bin"));
     let work = PathBuf::from("/tmp/charm-kratos-local");
+    let pg_dir = work.join("pg");
+    // Whatever an interrupted run left: its PostgreSQL outlives it (Pebble does not).
+    let _ = Command::new(root.join("scripts/pg-test-server.sh"))
+        .arg("stop")
+        .arg(&pg_dir)
+        .output();
     let _ = std::fs::remove_dir_all(&work);
+    if std::env::args().any(|a| a == "--down") {
+        println!("Nothing of the local deployment is running any more.");
+        return Ok(());
+    }
     std::fs::create_dir_all(&work)?;
 
     // PostgreSQL plays postgresql-k8s: a throwaway cluster on loopback.
-    let pg_dir = work.join("pg");
     run(Command::new(root.join("scripts/pg-test-server.sh"))
         .args(["start"])
         .arg(&pg_dir)
@@ -100,19 +112,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let outcomes = juju.update_status()?;
     report(&juju, outcomes)?;
 
-    println!("\n== juju run kratos/0 create-admin-account username=admin email=admin@example.com");
-    let mut params = serde_json::Map::new();
-    params.insert("username".into(), "admin".into());
-    params.insert("email".into(), "admin@example.com".into());
-    let action = juju.run_action("kratos/0", "create-admin-account", params)?;
-    println!(
-        "{:?}: {}",
-        action.status,
-        action
-            .message
-            .clone()
-            .unwrap_or_else(|| serde_json::Value::Object(action.results.clone()).to_string())
-    );
+    for command in [
+        "create-admin-account username=admin email=admin@example.com",
+        "get-identity email=admin@example.com",
+    ] {
+        run_action(&mut juju, command)?;
+    }
 
     println!("\n== curl localhost:4434/admin/identities");
     let out = Command::new("curl")
@@ -122,17 +127,70 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let status = juju.state()?.units["kratos/0"].status.clone();
     println!("\nkratos/0 is {}: {}", status.status, status.message);
-    if hold {
-        println!(
-            "\nKratos is up: try `curl localhost:4434/admin/identities` or \
-             `curl localhost:4433/health/ready`. Ctrl-C tears it all down."
-        );
-        loop {
-            std::thread::sleep(Duration::from_secs(3600));
-        }
-    }
     if status.status != "active" || !ready {
         return Err("the deployment did not reach active with Kratos ready".into());
+    }
+    if hold {
+        println!(
+            "\nKratos is up: try `curl localhost:4434/admin/identities` (admin API) or \
+             `curl localhost:4433/health/ready` (public API) in another terminal.\n\
+             Run actions on kratos/0 here, as with `juju run kratos/0 <action> key=value ...`, e.g.\n  \
+             get-identity email=admin@example.com\n  \
+             reset-password email=admin@example.com\n  \
+             run-migration timeout=60\n\
+             `quit` (or Ctrl-D) tears everything down."
+        );
+        let stdin = std::io::stdin();
+        loop {
+            print!("juju run kratos/0> ");
+            std::io::stdout().flush()?;
+            let mut line = String::new();
+            if stdin.lock().read_line(&mut line)? == 0 {
+                break;
+            }
+            match line.trim() {
+                "" => continue,
+                "quit" | "exit" => break,
+                command => {
+                    if let Err(e) = run_action(&mut juju, command) {
+                        println!("{e}");
+                    }
+                }
+            }
+        }
+    }
+    println!("\n== tearing down: Kratos, Pebble, PostgreSQL");
+    Ok(())
+}
+
+/// Runs `<action> key=value ...` on kratos/0 and prints the outcome as `juju run` does.
+fn run_action(juju: &mut Emulator, command: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut words = command.split_whitespace();
+    let name = words.next().ok_or("no action named")?;
+    let mut params = serde_json::Map::new();
+    for word in words {
+        let (key, value) = word
+            .split_once('=')
+            .ok_or_else(|| format!("parameters are key=value, not {word:?}"))?;
+        // As `juju run` reads values: numbers and booleans as such, the rest as text.
+        let value = match serde_json::from_str::<serde_json::Value>(value) {
+            Ok(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v,
+            _ => serde_json::Value::String(value.to_string()),
+        };
+        params.insert(key.to_string(), value);
+    }
+    println!("\n== juju run kratos/0 {command}");
+    let action = juju.run_action("kratos/0", name, params)?;
+    for log in &action.logs {
+        println!("{log}");
+    }
+    match &action.message {
+        Some(message) => println!("{:?}: {message}", action.status),
+        None => {
+            println!("{:?}", action.status);
+            let results = serde_json::Value::Object(action.results.clone());
+            println!("{}", serde_json::to_string_pretty(&results)?);
+        }
     }
     Ok(())
 }

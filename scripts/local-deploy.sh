@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job: bring up the charm under the local Juju emulator driving a real Pebble that
 # runs the real Kratos against a real PostgreSQL, print each event with the resulting
-# status, query Kratos, and tear down. `--hold` keeps it up until Ctrl-C.
+# status, query Kratos, run actions, and tear down. `--hold` keeps it up with a prompt for
+# actions until `quit`; `--down` cleans up after an interrupted run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/charm-kratos/target}
