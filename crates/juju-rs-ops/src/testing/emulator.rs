@@ -830,7 +830,7 @@ impl Emulator {
             }
             for (endpoint, interface) in &peers {
                 if s.relations_on(endpoint).next().is_none() {
-                    let id = s.next_relation_id();
+                    let id = s.allocate_relation_id();
                     let app = s.app_name.clone();
                     s.relations
                         .push(Relation::peer(id, endpoint, interface, &app));
@@ -1002,7 +1002,7 @@ impl Emulator {
             .collect();
         let units = self.our_units()?;
         let (id, snapshot) = self.update_state(|s| {
-            relation.id = s.next_relation_id();
+            relation.id = s.allocate_relation_id();
             relation.local_units = s.units.keys().cloned().collect();
             s.relations.push(relation.clone());
             (relation.id, relation.clone())

@@ -675,6 +675,10 @@ pub struct ModelState {
     pub config: BTreeMap<String, Value>,
     /// Relations of our application, peers included.
     pub relations: Vec<Relation>,
+    /// How many relation ids were handed out (ids from 0): Juju never reuses a
+    /// removed relation's id.
+    #[serde(default)]
+    pub issued_relation_ids: u32,
     /// Secrets ours and those granted to us.
     pub secrets: Vec<Secret>,
     /// Resource name to the file `resource-get` prints.
@@ -715,6 +719,7 @@ impl ModelState {
             app_status: StatusRecord::default(),
             config: BTreeMap::new(),
             relations: Vec::new(),
+            issued_relation_ids: 0,
             secrets: Vec::new(),
             resources: BTreeMap::new(),
             bindings: BTreeSet::new(),
@@ -807,9 +812,22 @@ impl ModelState {
         self.leader.as_deref() == Some(unit)
     }
 
-    /// The next free relation id (ids are unique in the model, as in Juju).
+    /// The id the next relation gets (ids are unique in the model and never reused, as
+    /// in Juju).
     pub fn next_relation_id(&self) -> u32 {
-        self.relations.iter().map(|r| r.id + 1).max().unwrap_or(0)
+        self.relations
+            .iter()
+            .map(|r| r.id + 1)
+            .max()
+            .unwrap_or(0)
+            .max(self.issued_relation_ids)
+    }
+
+    /// Hands out the next relation id.
+    pub fn allocate_relation_id(&mut self) -> u32 {
+        let id = self.next_relation_id();
+        self.issued_relation_ids = id + 1;
+        id
     }
 
     /// A relation by id.
@@ -954,6 +972,20 @@ fn lock_path(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relation_ids_are_never_reused() {
+        let mut state = ModelState::new("kratos");
+        let first = state.allocate_relation_id();
+        state
+            .relations
+            .push(Relation::peer(first, "peers", "p", "kratos"));
+        let second = state.allocate_relation_id();
+        assert_eq!((first, second), (0, 1));
+        state.relations.clear();
+        assert_eq!(state.next_relation_id(), 2);
+        assert_eq!(state.allocate_relation_id(), 2);
+    }
 
     #[test]
     fn ports_parse_and_print_as_juju_does() {
