@@ -161,6 +161,60 @@ impl Story {
         body["id"].as_str().expect("id").to_string()
     }
 
+    /// Plays postgresql-k8s answering the leader's request on relation `db_id`: a role
+    /// for the relation (a superuser only if `superuser`, which the charm asks for), the
+    /// requested database, the credentials in a secret granted over the relation. Returns
+    /// the role and the database.
+    fn provide_database(&mut self, db_id: u32, superuser: bool) -> (String, String) {
+        let request = self
+            .d
+            .emulator
+            .state()
+            .expect("state")
+            .relation(db_id)
+            .expect("db relation")
+            .app_bag(APP);
+        let database = request["database"].clone();
+        assert_eq!(request["extra-user-roles"], "SUPERUSER");
+        let role = format!("relation_id_{db_id}");
+        let password = format!("pg-{}", rand_hex());
+        self.secrets.push(password.clone());
+        let rights = if superuser { "SUPERUSER" } else { "" };
+        self.pg.sql(&format!(
+            "CREATE ROLE {role} LOGIN {rights} PASSWORD '{password}'"
+        ));
+        let exists = self.pg.sql(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{database}'"
+        ));
+        if exists == "0" {
+            self.pg.sql(&format!("CREATE DATABASE \"{database}\""));
+        }
+        let credentials = Secret::new(
+            SecretOwner::Application("postgresql-k8s".into()),
+            [("username", role.as_str()), ("password", password.as_str())],
+        )
+        .with_grant(db_id, APP);
+        let secret_user = credentials.id.clone();
+        self.d
+            .emulator
+            .update_state(|st| st.secrets.push(credentials))
+            .expect("add credentials");
+        ok(self
+            .d
+            .emulator
+            .set_remote_app_data(
+                db_id,
+                [
+                    ("endpoints", format!("127.0.0.1:{DB_PORT}")),
+                    ("secret-user", secret_user),
+                    ("database", database.clone()),
+                    ("version", "15".into()),
+                ],
+            )
+            .expect("database created"));
+        (role, database)
+    }
+
     /// How many commands the charm has exec'd in pod `unit`'s container.
     fn execs(&self, unit: usize) -> usize {
         let out = self.d.workloads[unit]
@@ -319,45 +373,7 @@ fn deploy_migrate_serve_reconfigure_act_and_scale_against_real_kratos_and_postgr
         s.status(LEADER),
         ("waiting".into(), "Waiting for database creation".into())
     );
-    let request =
-        s.d.emulator
-            .state()
-            .expect("state")
-            .relation(db_id)
-            .expect("db")
-            .app_bag(APP);
-    let database = request["database"].clone();
-    assert_eq!(request["extra-user-roles"], "SUPERUSER");
-    let (role, db_password) = (format!("relation_id_{db_id}"), format!("pg-{}", rand_hex()));
-    s.secrets.push(db_password.clone());
-    s.pg.sql(&format!(
-        "CREATE ROLE {role} LOGIN PASSWORD '{db_password}'"
-    ));
-    s.pg.sql(&format!("CREATE DATABASE \"{database}\""));
-    let credentials = Secret::new(
-        SecretOwner::Application("postgresql-k8s".into()),
-        [
-            ("username", role.as_str()),
-            ("password", db_password.as_str()),
-        ],
-    )
-    .with_grant(db_id, APP);
-    let secret_user = credentials.id.clone();
-    s.d.emulator
-        .update_state(|st| st.secrets.push(credentials))
-        .expect("add credentials");
-    ok(s.d
-        .emulator
-        .set_remote_app_data(
-            db_id,
-            [
-                ("endpoints", format!("127.0.0.1:{DB_PORT}")),
-                ("secret-user", secret_user),
-                ("database", database.clone()),
-                ("version", "15".into()),
-            ],
-        )
-        .expect("database created"));
+    let (role, database) = s.provide_database(db_id, false);
 
     // The real migration fails (no rights on the schema): blocked, Kratos not started.
     let (status, message) = s.status(LEADER);
@@ -640,6 +656,48 @@ fn deploy_migrate_serve_reconfigure_act_and_scale_against_real_kratos_and_postgr
     assert_eq!(text(&deleted, "id"), admin2);
     let gone = s.failed(LEADER, "get-identity", json!({"identity-id": admin2}));
     assert_eq!(gone, format!("Identity {admin2} does not exist"));
+
+    // juju remove-relation kratos postgresql-k8s: Kratos stops. Integrating again (a new
+    // relation and role, the same database) migrates in the hook, by itself, and serves
+    // the identities made before.
+    ok(s.d
+        .emulator
+        .remove_relation(db_id)
+        .expect("remove relation"));
+    assert_eq!(
+        s.status(LEADER),
+        ("blocked".into(), "Missing integration pg-database".into())
+    );
+    assert_eq!(s.d.workloads[0].service("kratos"), "inactive");
+    let execs_before = s.execs(0);
+    let db = Relation::new(0, "pg-database", "postgresql_client", "postgresql-k8s")
+        .with_remote_unit("postgresql-k8s/0", Vec::<(String, String)>::new());
+    let (db_id, outcomes) = s.d.emulator.add_relation(db).expect("integrate again");
+    ok(outcomes);
+    s.provide_database(db_id, true);
+    assert_eq!(s.execs(0), execs_before + 1, "one migration, in the hook");
+    s.wait_ready(0);
+    ok(s.d.emulator.update_status().expect("update-status"));
+    assert_eq!(s.status(LEADER), ("active".into(), String::new()));
+    let peers =
+        s.d.emulator
+            .state()
+            .expect("state")
+            .relations
+            .iter()
+            .find(|r| r.endpoint == "kratos-peers")
+            .expect("peers")
+            .app_bag(APP);
+    assert_eq!(
+        peers[&format!("migration_version_{db_id}")],
+        json!(version).to_string()
+    );
+    let kept = s.completed(
+        LEADER,
+        "get-identity",
+        json!({"email": "admin1@example.com"}),
+    );
+    assert_eq!(kept["id"], json!(admin1));
 
     // juju add-unit kratos: the new unit runs Kratos on the migrated database without
     // migrating (its only exec is `kratos version`), and no courier.
