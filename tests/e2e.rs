@@ -215,6 +215,21 @@ impl Story {
         (role, database)
     }
 
+    /// The workload version the peer application databag records the database of
+    /// relation `db_id` as migrated to (the charm JSON-encodes it, as the reference does).
+    fn migrated_version(&self, db_id: u32) -> Option<String> {
+        let state = self.d.emulator.state().expect("state");
+        let peers = state
+            .relations
+            .iter()
+            .find(|r| r.endpoint == "kratos-peers")
+            .expect("peer relation")
+            .app_bag(APP);
+        peers
+            .get(&format!("migration_version_{db_id}"))
+            .map(|v| serde_json::from_str(v).expect("a JSON string"))
+    }
+
     /// How many commands the charm has exec'd in pod `unit`'s container.
     fn execs(&self, unit: usize) -> usize {
         let out = self.d.workloads[unit]
@@ -417,16 +432,7 @@ fn deploy_migrate_serve_reconfigure_act_and_scale_against_real_kratos_and_postgr
     let version = state.units[LEADER].workload_version.clone();
     assert!(version.starts_with("v1."), "workload version {version}");
     assert_eq!(outcome.results["version"], json!(version));
-    let peers = state
-        .relations
-        .iter()
-        .find(|r| r.endpoint == "kratos-peers")
-        .expect("peers")
-        .app_bag(APP);
-    assert_eq!(
-        peers[&format!("migration_version_{db_id}")],
-        json!(version).to_string()
-    );
+    assert_eq!(s.migrated_version(db_id), Some(version.clone()));
     let (status, identities) = s.http(0, "GET", &format!("{ADMIN}/admin/identities"), None);
     assert_eq!((status, identities), (200, json!([])));
     let (status, _) = s.http(0, "GET", &format!("{PUBLIC}/health/alive"), None);
@@ -679,19 +685,7 @@ fn deploy_migrate_serve_reconfigure_act_and_scale_against_real_kratos_and_postgr
     s.wait_ready(0);
     ok(s.d.emulator.update_status().expect("update-status"));
     assert_eq!(s.status(LEADER), ("active".into(), String::new()));
-    let peers =
-        s.d.emulator
-            .state()
-            .expect("state")
-            .relations
-            .iter()
-            .find(|r| r.endpoint == "kratos-peers")
-            .expect("peers")
-            .app_bag(APP);
-    assert_eq!(
-        peers[&format!("migration_version_{db_id}")],
-        json!(version).to_string()
-    );
+    assert_eq!(s.migrated_version(db_id), Some(version.clone()));
     let kept = s.completed(
         LEADER,
         "get-identity",
