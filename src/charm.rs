@@ -505,11 +505,7 @@ fn render(
         }
     };
     let inputs = RenderInputs {
-        log_level: config
-            .log_level
-            .as_str()
-            .parse()
-            .map_err(|_| format!("Invalid config log_level: {}", config.log_level.as_str()))?,
+        log_level: config.log_level,
         flags: Flags {
             enable_local_idp: config.enable_local_idp,
             enforce_mfa: config.enforce_mfa,

@@ -13,10 +13,12 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+/// The config's `log_level`, as Kratos knows it (one type for validation and rendering).
+pub use crate::kratos_config::LogLevel;
 
 /// The charm's configuration options, as in `config.yaml` and as Juju reports them.
 ///
@@ -104,68 +106,6 @@ impl ConfigProblem {
             option,
             message: message.into(),
         }
-    }
-}
-
-/// A log level Kratos accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogLevel {
-    /// `trace`
-    Trace,
-    /// `debug`
-    Debug,
-    /// `info`
-    Info,
-    /// `warning` (also accepted as `warn`)
-    Warning,
-    /// `error`
-    Error,
-    /// `fatal`
-    Fatal,
-    /// `panic`
-    Panic,
-}
-
-impl LogLevel {
-    /// Every level, most verbose first.
-    pub const ALL: [LogLevel; 7] = [
-        LogLevel::Trace,
-        LogLevel::Debug,
-        LogLevel::Info,
-        LogLevel::Warning,
-        LogLevel::Error,
-        LogLevel::Fatal,
-        LogLevel::Panic,
-    ];
-
-    /// The value Kratos's configuration schema accepts (`LOG_LEVEL`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Trace => "trace",
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warning => "warning",
-            LogLevel::Error => "error",
-            LogLevel::Fatal => "fatal",
-            LogLevel::Panic => "panic",
-        }
-    }
-
-    /// Parses a level, case-insensitively; `warn` is an alias of `warning`.
-    pub fn parse(value: &str) -> Option<LogLevel> {
-        let value = value.trim().to_ascii_lowercase();
-        if value == "warn" {
-            return Some(LogLevel::Warning);
-        }
-        LogLevel::ALL
-            .into_iter()
-            .find(|level| level.as_str() == value)
-    }
-}
-
-impl fmt::Display for LogLevel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -319,7 +259,7 @@ impl CharmConfig {
     /// Checks every option and returns the typed configuration, or the first problem found
     /// (options in `config.yaml` order, then the combinations of options).
     pub fn validate(&self) -> Result<ValidConfig, ConfigProblem> {
-        let log_level = LogLevel::parse(&self.log_level).ok_or_else(|| {
+        let log_level = self.log_level.parse::<LogLevel>().ok().ok_or_else(|| {
             ConfigProblem::new(
                 "log_level",
                 format!(
