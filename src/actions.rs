@@ -85,9 +85,13 @@ fn report(ctx: &Context, outcome: Outcome) -> Result<(), CharmError> {
 fn params<P: DeserializeOwned>(ctx: &Context) -> Result<Result<P, ActionFailure>, CharmError> {
     match ctx.model.action_params::<P>() {
         Ok(params) => Ok(Ok(params)),
-        Err(e @ ModelError::Params { .. }) => Ok(Err(ActionFailure::new(format!(
-            "Invalid {e}: see `juju show-action kratos <action>`"
-        )))),
+        Err(e @ ModelError::Params { .. }) => {
+            let action = ctx.event.action.as_ref().map_or("", |a| a.name.as_str());
+            Ok(Err(ActionFailure::new(format!(
+                "Invalid {e}: see `juju show-action {} {action}`",
+                ctx.model.app_name()
+            ))))
+        }
         Err(e) => Err(e.into()),
     }
 }

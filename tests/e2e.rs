@@ -560,6 +560,17 @@ fn deploy_migrate_serve_reconfigure_act_and_scale_against_real_kratos_and_postgr
         neither.contains("either 'identity-id' or 'email'"),
         "{neither}"
     );
+    // Juju checks params against actions.yaml first; the charm still refuses what it
+    // cannot use, naming the parameter.
+    let typo = s.failed(
+        LEADER,
+        "get-identity",
+        json!({"mail": "admin1@example.com"}),
+    );
+    assert!(
+        typo.contains("mail") && typo.contains("juju show-action kratos get-identity"),
+        "{typo}"
+    );
     let nobody = s.failed(
         LEADER,
         "get-identity",
