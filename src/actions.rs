@@ -146,12 +146,15 @@ fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
         Ok(params) => params,
         Err(failure) => return Ok(Err(failure)),
     };
-    let timeout = params.timeout.unwrap_or(DEFAULT_MIGRATION_TIMEOUT_SECS);
-    if !(timeout.is_finite() && timeout >= 1.0) {
-        return Ok(Err(ActionFailure::new(format!(
-            "The timeout must be a number of seconds of at least 1, not {timeout}"
-        ))));
-    }
+    let seconds = params.timeout.unwrap_or(DEFAULT_MIGRATION_TIMEOUT_SECS);
+    let timeout = match Duration::try_from_secs_f64(seconds) {
+        Ok(timeout) if seconds >= 1.0 => timeout,
+        _ => {
+            return Ok(Err(ActionFailure::new(format!(
+                "The timeout must be a number of seconds of at least 1, not {seconds}"
+            ))))
+        }
+    };
     if !ctx.model.is_leader()? {
         return Ok(Err(ActionFailure::new(
             "Only the leader unit can run the database migration: run it on the leader \
@@ -164,11 +167,7 @@ fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
     };
     ctx.model.action_log("Started migrating the database")?;
     let pebble = ctx.pebble(workload::CONTAINER);
-    if let Err(message) = charm::run_migration(
-        pebble.as_ref(),
-        &target.dsn(),
-        Duration::from_secs_f64(timeout),
-    ) {
+    if let Err(message) = charm::run_migration(pebble.as_ref(), &target.dsn(), timeout) {
         return Ok(Err(ActionFailure::new(format!(
             "Database migration failed: {message}"
         ))));

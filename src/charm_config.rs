@@ -259,7 +259,7 @@ impl CharmConfig {
     /// Checks every option and returns the typed configuration, or the first problem found
     /// (options in `config.yaml` order, then the combinations of options).
     pub fn validate(&self) -> Result<ValidConfig, ConfigProblem> {
-        let log_level = self.log_level.parse::<LogLevel>().ok().ok_or_else(|| {
+        let log_level = self.log_level.parse::<LogLevel>().map_err(|_| {
             ConfigProblem::new(
                 "log_level",
                 format!(
