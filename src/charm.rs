@@ -686,11 +686,7 @@ fn stop_services(pebble: &dyn Pebble) -> Result<(), CharmError> {
 /// The workload's health as a status.
 fn health(pebble: &dyn Pebble, leader: bool) -> Result<Status, CharmError> {
     let services = service_states(pebble)?;
-    let failed = |name: &str| {
-        services
-            .get(name)
-            .is_some_and(|s| s.current == "error" || s.current == "backoff")
-    };
+    let failed = |name: &str| services.get(name).is_some_and(ServiceInfo::is_failed);
     if failed(workload::SERVICE) {
         return Ok(Status::blocked(
             "Failed to start the service, please check the kratos container logs",

@@ -33,13 +33,13 @@ pub fn layer(environment: &Environment) -> Layer {
         r#override: "replace".into(),
         summary: summary.into(),
         command,
-        startup: startup.into(),
+        startup: Some(startup.into()),
         environment: environment.clone(),
         ..Service::default()
     };
     let check = |level: &str, path: &str| Check {
         r#override: "replace".into(),
-        level: level.into(),
+        level: Some(level.into()),
         period: "10s".into(),
         threshold: Some(3),
         http: Some(HttpCheck {
@@ -141,6 +141,7 @@ pub fn redact_dsn(text: &str, dsn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use juju_rs_ops::pebble::{CheckLevel, ServiceStartup};
 
     #[test]
     fn layer_has_both_services_with_the_same_environment_and_the_checks() {
@@ -149,10 +150,13 @@ mod tests {
         assert_eq!(layer.services[SERVICE].environment, env);
         assert_eq!(layer.services[COURIER].environment, env);
         assert!(layer.services[SERVICE].command.ends_with(CONFIG_FILE));
-        assert_eq!(layer.services[COURIER].startup, "disabled");
+        assert_eq!(
+            layer.services[COURIER].startup,
+            Some(ServiceStartup::Disabled)
+        );
         let ready = layer.checks[READY_CHECK].http.as_ref().unwrap();
         assert_eq!(ready.url, "http://localhost:4434/admin/health/ready");
-        assert_eq!(layer.checks[ALIVE_CHECK].level, "alive");
+        assert_eq!(layer.checks[ALIVE_CHECK].level, Some(CheckLevel::Alive));
     }
 
     #[test]

@@ -104,7 +104,7 @@ impl Workload {
             .services(&[name])
             .ok()
             .and_then(|s| s.into_iter().next())
-            .map(|s| s.current)
+            .map(|s| s.current.to_string())
             .unwrap_or_else(|| "missing".into())
     }
 }

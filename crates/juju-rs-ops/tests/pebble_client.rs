@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use juju_rs_ops::pebble::{
-    Client, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError, PushOptions,
+    CheckLevel, CheckStatus, Client, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError,
+    PushOptions, ServiceStartup,
 };
 use juju_rs_ops::testing::PebbleFixture;
 
@@ -32,7 +33,7 @@ fn states(pebble: &Client) -> BTreeMap<String, String> {
         .services(&[])
         .unwrap()
         .into_iter()
-        .map(|s| (s.name, s.current))
+        .map(|s| (s.name, s.current.to_string()))
         .collect()
 }
 
@@ -94,7 +95,7 @@ fn layers_combine_into_the_plan_and_services_follow_start_stop_restart_replan() 
     pebble.add_layer("base", &layer(&base), false).unwrap();
     let plan = pebble.plan().unwrap();
     assert_eq!(plan.services.len(), 2);
-    assert_eq!(plan.services["web"].startup, "enabled");
+    assert_eq!(plan.services["web"].startup, Some(ServiceStartup::Enabled));
     assert_eq!(
         states(&pebble),
         map(&[("web", "inactive"), ("worker", "inactive")])
@@ -320,10 +321,10 @@ fn checks_go_down_after_threshold_failures_and_up_again() {
 
     let down = eventually(Duration::from_secs(5), || {
         let checks = pebble.checks(&["flag"]).unwrap();
-        (checks.len() == 1 && checks[0].status == "down").then(|| checks[0].clone())
+        (checks.len() == 1 && checks[0].status == CheckStatus::Down).then(|| checks[0].clone())
     })
     .expect("the flag check never went down");
-    assert_eq!(down.level, "ready");
+    assert_eq!(down.level, Some(CheckLevel::Ready));
     assert_eq!(down.threshold, 2);
     assert!(down.failures >= 2);
 
@@ -333,7 +334,7 @@ fn checks_go_down_after_threshold_failures_and_up_again() {
     };
     pebble.push(&flag, b"", &dirs).unwrap();
     eventually(Duration::from_secs(5), || {
-        (pebble.checks(&["flag"]).unwrap()[0].status == "up").then_some(())
+        (pebble.checks(&["flag"]).unwrap()[0].status.is_up()).then_some(())
     })
     .expect("the flag check never came back up");
 
@@ -341,7 +342,7 @@ fn checks_go_down_after_threshold_failures_and_up_again() {
     let mut names: Vec<_> = all.iter().map(|c| c.name.as_str()).collect();
     names.sort();
     assert_eq!(names, ["always", "flag"]);
-    assert!(all.iter().all(|c| c.status == "up"));
+    assert!(all.iter().all(|c| c.status.is_up()));
 }
 
 #[test]

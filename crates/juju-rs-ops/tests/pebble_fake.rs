@@ -9,7 +9,8 @@ use std::rc::Rc;
 
 use juju_rs_ops::context::PebbleConnector;
 use juju_rs_ops::pebble::{
-    ExecOutput, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError, PushOptions,
+    CheckStatus, ExecOutput, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError, PushOptions,
+    ServiceStartup, ServiceStatus,
 };
 use juju_rs_ops::testing::{FakePebble, FakePebbleConnector, PebbleCall, PebbleFixture};
 
@@ -64,7 +65,9 @@ fn same<T: PartialEq + Debug>(
     from_real
 }
 
-fn service_states(pebble: &dyn Pebble) -> Result<Vec<(String, String, String)>, PebbleError> {
+type ServiceState = (String, ServiceStartup, ServiceStatus);
+
+fn service_states(pebble: &dyn Pebble) -> Result<Vec<ServiceState>, PebbleError> {
     Ok(pebble
         .services(&[])?
         .into_iter()
@@ -241,7 +244,10 @@ services:
     // web requires db: replan starts both.
     same("replan", &real, &fake, |p| p.replan()).unwrap();
     let states = same("after replan", &real, &fake, service_states).unwrap();
-    assert_eq!(states[0], ("db".into(), "disabled".into(), "active".into()));
+    assert_eq!(
+        states[0],
+        ("db".into(), ServiceStartup::Disabled, ServiceStatus::Active)
+    );
     // Stopping db stops web, which requires it.
     same("stop db", &real, &fake, |p| p.stop(&["db"])).unwrap();
     same("after stop", &real, &fake, service_states).unwrap();
@@ -490,7 +496,7 @@ fn services_replan_and_counters_in_the_fake() {
     fake.set_service_state("a", "backoff");
     assert_eq!(
         fake.services(&["a"]).unwrap()[0].current,
-        "backoff",
+        ServiceStatus::Backoff,
         "a test can model a crashing workload"
     );
     assert_eq!(fake.service_state("ghost"), None);
@@ -505,10 +511,10 @@ fn checks_notices_and_call_log_in_the_fake() {
         false,
     )
     .unwrap();
-    assert_eq!(fake.checks(&[]).unwrap()[0].status, "up");
+    assert_eq!(fake.checks(&[]).unwrap()[0].status, CheckStatus::Up);
     fake.set_check("ready", "down", 3);
     let ready = &fake.checks(&["ready"]).unwrap()[0];
-    assert_eq!((ready.status.as_str(), ready.failures), ("down", 3));
+    assert_eq!((&ready.status, ready.failures), (&CheckStatus::Down, 3));
 
     let first = fake.add_notice("custom", "example.com/a", BTreeMap::new());
     let again = fake.add_notice(

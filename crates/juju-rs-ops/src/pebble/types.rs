@@ -3,9 +3,218 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ExecFailed;
+
+/// Defines an enum for one of Pebble's string values: a variant per value this crate
+/// knows plus `Unknown(String)` for any other (a newer Pebble's), so parsing never
+/// fails and every value serializes back exactly as Pebble spelled it. Equality and
+/// hashing go by the wire string, and the enum compares equal to its `&str`.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+            /// A value this crate does not know, as Pebble spelled it.
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The value as Pebble spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )+
+                    $name::Unknown(other) => other,
+                }
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> $name {
+                match value {
+                    $( $wire => $name::$variant, )+
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> $name {
+                match $name::from(value.as_str()) {
+                    $name::Unknown(_) => $name::Unknown(value),
+                    known => known,
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(value: &str) -> Result<$name, Self::Err> {
+                Ok($name::from(value))
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &$name) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.as_str().hash(state);
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<$name, D::Error> {
+                String::deserialize(deserializer).map($name::from)
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// A service's state as `GET /v1/services` reports it (`current`).
+    pub enum ServiceStatus {
+        /// `active`: running.
+        Active = "active",
+        /// `inactive`: not started, or stopped.
+        Inactive = "inactive",
+        /// `backoff`: exited and waiting to be restarted.
+        Backoff = "backoff",
+        /// `error`: exited and Pebble gave up restarting it.
+        Error = "error",
+    }
+}
+
+impl ServiceStatus {
+    /// Whether the service is running (`active`).
+    pub fn is_running(&self) -> bool {
+        *self == ServiceStatus::Active
+    }
+
+    /// Whether the service crashed: `error`, or `backoff` (exited, waiting to restart).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, ServiceStatus::Error | ServiceStatus::Backoff)
+    }
+}
+
+wire_enum! {
+    /// Whether a service starts on `replan` (a layer's `startup`, and what
+    /// `GET /v1/services` reports).
+    pub enum ServiceStartup {
+        /// `enabled`: `replan` starts it.
+        Enabled = "enabled",
+        /// `disabled`: only an explicit start starts it.
+        Disabled = "disabled",
+    }
+}
+
+impl ServiceStartup {
+    /// Whether it is `enabled`.
+    pub fn is_enabled(&self) -> bool {
+        *self == ServiceStartup::Enabled
+    }
+}
+
+wire_enum! {
+    /// Whether a health check runs from the start (a layer check's `startup`).
+    pub enum CheckStartup {
+        /// `enabled`: the check runs (Pebble's default).
+        Enabled = "enabled",
+        /// `disabled`: the check is `inactive` until started.
+        Disabled = "disabled",
+    }
+}
+
+wire_enum! {
+    /// A health check's level.
+    pub enum CheckLevel {
+        /// `alive`: the workload is alive.
+        Alive = "alive",
+        /// `ready`: the workload is ready to serve (it is alive too).
+        Ready = "ready",
+    }
+}
+
+wire_enum! {
+    /// A check's state as `GET /v1/checks` reports it.
+    pub enum CheckStatus {
+        /// `up`: passing (or not yet failed `threshold` times in a row).
+        Up = "up",
+        /// `down`: failed `threshold` times in a row.
+        Down = "down",
+        /// `inactive`: not running (`startup: disabled`, or stopped; newer Pebble).
+        Inactive = "inactive",
+    }
+}
+
+impl CheckStatus {
+    /// Whether the check is `up`.
+    pub fn is_up(&self) -> bool {
+        *self == CheckStatus::Up
+    }
+}
+
+/// Reads an optional Pebble value where an empty string means unset.
+fn unset_if_empty<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: From<String>,
+{
+    let value: Option<String> = Option::deserialize(deserializer)?;
+    Ok(value.filter(|v| !v.is_empty()).map(T::from))
+}
+
+/// Whether an optional Pebble value is unset (`None` or empty), so it is left out.
+fn is_unset<T: AsRef<str>>(value: &Option<T>) -> bool {
+    value.as_ref().is_none_or(|v| v.as_ref().is_empty())
+}
+
+/// The value of a field Pebble left out of a reply: `Unknown("")`.
+fn unknown<T: From<String>>() -> T {
+    T::from(String::new())
+}
 
 /// A Pebble layer. Field names are Pebble's (`kebab-case`); empty fields are omitted so
 /// a rendered layer contains only what the charm set.
@@ -40,9 +249,13 @@ pub struct Service {
     pub r#override: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
-    /// `enabled` or `disabled`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub startup: String,
+    /// `enabled` or `disabled`; `None` (left out of the layer) is unset.
+    #[serde(
+        default,
+        deserialize_with = "unset_if_empty",
+        skip_serializing_if = "is_unset"
+    )]
+    pub startup: Option<ServiceStartup>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -76,12 +289,20 @@ pub struct Service {
 pub struct Check {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#override: String,
-    /// `alive` or `ready`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub level: String,
-    /// `enabled` or `disabled`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub startup: String,
+    /// `alive` or `ready`; `None` (left out of the layer) is unset.
+    #[serde(
+        default,
+        deserialize_with = "unset_if_empty",
+        skip_serializing_if = "is_unset"
+    )]
+    pub level: Option<CheckLevel>,
+    /// `enabled` or `disabled`; `None` (left out of the layer) is unset.
+    #[serde(
+        default,
+        deserialize_with = "unset_if_empty",
+        skip_serializing_if = "is_unset"
+    )]
+    pub startup: Option<CheckStartup>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub period: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -161,16 +382,23 @@ pub struct SystemInfo {
 #[serde(rename_all = "kebab-case")]
 pub struct ServiceInfo {
     pub name: String,
-    /// `enabled` or `disabled`.
-    #[serde(default)]
-    pub startup: String,
+    /// `enabled` or `disabled` (`Unknown("")` if Pebble left it out).
+    #[serde(default = "unknown")]
+    pub startup: ServiceStartup,
     /// `active`, `inactive`, `backoff` or `error`.
-    pub current: String,
+    pub current: ServiceStatus,
 }
 
 impl ServiceInfo {
+    /// Whether the service is running (`active`).
     pub fn is_running(&self) -> bool {
-        self.current == "active"
+        self.current.is_running()
+    }
+
+    /// Whether the service crashed (`error` or `backoff`); see
+    /// [`ServiceStatus::is_failed`].
+    pub fn is_failed(&self) -> bool {
+        self.current.is_failed()
     }
 }
 
@@ -178,10 +406,11 @@ impl ServiceInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckInfo {
     pub name: String,
-    #[serde(default)]
-    pub level: String,
+    /// `alive` or `ready`; `None` if the check has no level.
+    #[serde(default, deserialize_with = "unset_if_empty")]
+    pub level: Option<CheckLevel>,
     /// `up` or `down` (and `inactive` on newer Pebble).
-    pub status: String,
+    pub status: CheckStatus,
     #[serde(default)]
     pub failures: u32,
     #[serde(default)]
@@ -285,5 +514,136 @@ impl ExecOutput {
 
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values_parse_to_variants_and_unknown_ones_are_kept() {
+        assert_eq!(ServiceStatus::from("backoff"), ServiceStatus::Backoff);
+        assert_eq!(
+            ServiceStatus::from("starting"),
+            ServiceStatus::Unknown("starting".into())
+        );
+        assert_eq!(ServiceStatus::from("starting").as_str(), "starting");
+        assert_eq!(CheckStatus::from("inactive"), CheckStatus::Inactive);
+        assert_eq!(CheckLevel::from(String::from("ready")), CheckLevel::Ready);
+        assert_eq!(ServiceStartup::Disabled.to_string(), "disabled");
+        // Equality goes by the wire string, so a hand-built Unknown of a known value
+        // still equals the variant.
+        assert_eq!(
+            ServiceStatus::Unknown("active".into()),
+            ServiceStatus::Active
+        );
+        assert!(ServiceStatus::Active == "active");
+    }
+
+    #[test]
+    fn failed_means_error_or_backoff() {
+        let failed: Vec<bool> = ["active", "inactive", "backoff", "error", "new"]
+            .into_iter()
+            .map(|s| ServiceStatus::from(s).is_failed())
+            .collect();
+        assert_eq!(failed, [false, false, true, true, false]);
+        assert!(ServiceStatus::Active.is_running());
+        assert!(!ServiceStatus::Backoff.is_running());
+    }
+
+    #[test]
+    fn api_results_with_unknown_values_still_parse() {
+        let info: ServiceInfo = serde_json::from_str(
+            r#"{"name": "web", "startup": "someday", "current": "paused", "current-since": "x"}"#,
+        )
+        .unwrap();
+        assert_eq!(info.startup, ServiceStartup::Unknown("someday".into()));
+        assert_eq!(info.current, ServiceStatus::Unknown("paused".into()));
+        assert!(!info.is_running() && !info.is_failed());
+
+        let info: ServiceInfo =
+            serde_json::from_str(r#"{"name": "web", "current": "error"}"#).unwrap();
+        assert_eq!(info.startup, ServiceStartup::Unknown(String::new()));
+        assert!(info.is_failed());
+
+        let check: CheckInfo =
+            serde_json::from_str(r#"{"name": "c", "status": "sideways", "threshold": 3}"#).unwrap();
+        assert_eq!(check.level, None);
+        assert_eq!(check.status, CheckStatus::Unknown("sideways".into()));
+        let check: CheckInfo =
+            serde_json::from_str(r#"{"name": "c", "level": "alive", "status": "down"}"#).unwrap();
+        assert_eq!(check.level, Some(CheckLevel::Alive));
+        assert_eq!(check.status, CheckStatus::Down);
+    }
+
+    #[test]
+    fn layers_round_trip_byte_for_byte() {
+        let yaml = "\
+services:
+  a:
+    override: replace
+    command: a
+    startup: enabled
+  b:
+    override: merge
+    command: b
+  c:
+    override: replace
+    command: c
+    startup: someday
+checks:
+  alive:
+    override: replace
+    level: alive
+    startup: disabled
+    http:
+      url: http://localhost/
+  odd:
+    override: merge
+    level: deep
+    tcp:
+      port: 1
+  plain:
+    override: replace
+    exec:
+      command: 'true'
+";
+        let layer: Layer = serde_yaml_ng::from_str(yaml).unwrap();
+        assert_eq!(layer.services["a"].startup, Some(ServiceStartup::Enabled));
+        assert_eq!(layer.services["b"].startup, None);
+        assert_eq!(
+            layer.services["c"].startup,
+            Some(ServiceStartup::Unknown("someday".into()))
+        );
+        assert_eq!(layer.checks["alive"].level, Some(CheckLevel::Alive));
+        assert_eq!(layer.checks["alive"].startup, Some(CheckStartup::Disabled));
+        assert_eq!(
+            layer.checks["odd"].level,
+            Some(CheckLevel::Unknown("deep".into()))
+        );
+        assert_eq!(layer.checks["plain"].level, None);
+        assert_eq!(serde_yaml_ng::to_string(&layer).unwrap(), yaml);
+    }
+
+    #[test]
+    fn empty_values_are_unset_and_left_out() {
+        let layer: Layer = serde_yaml_ng::from_str(
+            "services:\n  a:\n    override: replace\n    command: a\n    startup: ''\n\
+             checks:\n  c:\n    override: replace\n    level: ''\n    tcp: {port: 1}\n",
+        )
+        .unwrap();
+        assert_eq!(layer.services["a"].startup, None);
+        assert_eq!(layer.checks["c"].level, None);
+        let mut service = Service {
+            startup: Some(ServiceStartup::Unknown(String::new())),
+            ..Service::default()
+        };
+        assert_eq!(serde_yaml_ng::to_string(&service).unwrap(), "{}\n");
+        service.startup = Some(ServiceStartup::Disabled);
+        assert_eq!(
+            serde_yaml_ng::to_string(&service).unwrap(),
+            "startup: disabled\n"
+        );
     }
 }

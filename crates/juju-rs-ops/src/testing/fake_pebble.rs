@@ -28,8 +28,9 @@ use std::rc::Rc;
 
 use crate::context::PebbleConnector;
 use crate::pebble::{
-    Check, CheckInfo, ExecOutput, ExecRequest, FileInfo, Layer, LogTarget, Notice, NoticesQuery,
-    Pebble, PebbleError, Plan, PushOptions, Service, ServiceInfo, SystemInfo,
+    Check, CheckInfo, CheckLevel, CheckStartup, ExecOutput, ExecRequest, FileInfo, Layer,
+    LogTarget, Notice, NoticesQuery, Pebble, PebbleError, Plan, PushOptions, Service, ServiceInfo,
+    ServiceStartup, SystemInfo,
 };
 
 /// Pebble's default check threshold, filled into the combined plan.
@@ -431,12 +432,8 @@ impl Pebble for FakePebble {
             .filter(|(name, _)| names.is_empty() || names.contains(&name.as_str()))
             .map(|(name, service)| ServiceInfo {
                 name: name.clone(),
-                startup: if service.startup.is_empty() {
-                    "disabled".into()
-                } else {
-                    service.startup.clone()
-                },
-                current: state.current(name),
+                startup: service.startup.clone().unwrap_or(ServiceStartup::Disabled),
+                current: state.current(name).into(),
             })
             .collect())
     }
@@ -501,7 +498,9 @@ impl Pebble for FakePebble {
             .plan
             .services
             .iter()
-            .filter(|(name, s)| s.startup == "enabled" || restart.contains(name))
+            .filter(|(name, s)| {
+                s.startup == Some(ServiceStartup::Enabled) || restart.contains(name)
+            })
             .map(|(name, _)| name.clone())
             .collect();
         let start_refs: Vec<&str> = start.iter().map(String::as_str).collect();
@@ -621,7 +620,7 @@ impl Pebble for FakePebble {
             .iter()
             .filter(|(name, _)| names.is_empty() || names.contains(&name.as_str()))
             .map(|(name, check)| {
-                let default_status = if check.startup == "disabled" {
+                let default_status = if check.startup == Some(CheckStartup::Disabled) {
                     "inactive"
                 } else {
                     "up"
@@ -634,7 +633,7 @@ impl Pebble for FakePebble {
                 CheckInfo {
                     name: name.clone(),
                     level: check.level.clone(),
-                    status,
+                    status: status.into(),
                     failures,
                     threshold: check.threshold.unwrap_or(DEFAULT_CHECK_THRESHOLD),
                 }
@@ -1134,12 +1133,12 @@ fn validate_layer(label: &str, layer: &Layer) -> Result<(), PebbleError> {
         if name.is_empty() {
             return Err(format_error("cannot use empty string as check name".into()));
         }
-        if !matches!(check.level.as_str(), "" | "alive" | "ready") {
+        if matches!(&check.level, Some(CheckLevel::Unknown(l)) if !l.is_empty()) {
             return Err(format_error(format!(
                 r#"plan check {name:?} level must be "alive" or "ready""#
             )));
         }
-        if !matches!(check.startup.as_str(), "" | "enabled" | "disabled") {
+        if matches!(&check.startup, Some(CheckStartup::Unknown(s)) if !s.is_empty()) {
             return Err(format_error(format!(
                 r#"plan check {name:?} startup must be "enabled" or "disabled""#
             )));
@@ -1323,11 +1322,17 @@ fn set_if_given(target: &mut String, value: &str) {
     }
 }
 
+fn set_option_if_given<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
+        target.clone_from(value);
+    }
+}
+
 /// Pebble's `Service.Merge`.
 fn merge_service(s: &mut Service, other: &Service) {
     set_if_given(&mut s.summary, &other.summary);
     set_if_given(&mut s.description, &other.description);
-    set_if_given(&mut s.startup, &other.startup);
+    set_option_if_given(&mut s.startup, &other.startup);
     set_if_given(&mut s.command, &other.command);
     set_if_given(&mut s.kill_delay, &other.kill_delay);
     set_if_given(&mut s.user, &other.user);
@@ -1355,8 +1360,8 @@ fn merge_service(s: &mut Service, other: &Service) {
 
 /// Pebble's `Check.Merge`.
 fn merge_check(c: &mut Check, other: &Check) {
-    set_if_given(&mut c.level, &other.level);
-    set_if_given(&mut c.startup, &other.startup);
+    set_option_if_given(&mut c.level, &other.level);
+    set_option_if_given(&mut c.startup, &other.startup);
     set_if_given(&mut c.period, &other.period);
     set_if_given(&mut c.timeout, &other.timeout);
     if other.threshold.unwrap_or(0) != 0 {
@@ -1496,7 +1501,7 @@ mod tests {
     #[test]
     fn merge_overwrites_set_fields_appends_lists_and_merges_maps() {
         let mut base = service("replace", "kratos serve");
-        base.startup = "enabled".into();
+        base.startup = Some(ServiceStartup::Enabled);
         base.after = vec!["db".into()];
         base.environment.insert("A".into(), "1".into());
         base.environment.insert("B".into(), "1".into());
@@ -1515,7 +1520,7 @@ mod tests {
             kratos.command, "kratos serve",
             "an unset command keeps the old one"
         );
-        assert_eq!(kratos.startup, "enabled");
+        assert_eq!(kratos.startup, Some(ServiceStartup::Enabled));
         assert_eq!(kratos.summary, "patched");
         assert_eq!(kratos.after, vec!["db".to_string(), "cache".to_string()]);
         assert_eq!(kratos.environment["A"], "1");
@@ -1530,7 +1535,7 @@ mod tests {
     fn replace_drops_everything_the_earlier_layer_said() {
         let mut base = service("replace", "old");
         base.environment.insert("A".into(), "1".into());
-        base.startup = "enabled".into();
+        base.startup = Some(ServiceStartup::Enabled);
         let plan = combine_layers(&labelled(vec![
             layer_with("s", base),
             layer_with("s", service("replace", "new")),
@@ -1574,7 +1579,7 @@ mod tests {
             "ready".into(),
             Check {
                 r#override: "replace".into(),
-                level: "ready".into(),
+                level: Some(CheckLevel::Ready),
                 http: Some(HttpCheck {
                     url: "http://localhost:4434/health/ready".into(),
                     ..HttpCheck::default()
@@ -1597,7 +1602,7 @@ mod tests {
         );
         let plan = combine_layers(&labelled(vec![base, patch])).unwrap();
         let ready = &plan.checks["ready"];
-        assert_eq!(ready.level, "ready");
+        assert_eq!(ready.level, Some(CheckLevel::Ready));
         assert_eq!(ready.period, "5s");
         assert_eq!(ready.threshold, Some(3));
         assert_eq!(
