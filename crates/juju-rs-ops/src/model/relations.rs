@@ -60,8 +60,11 @@ impl Model {
     /// relation, from the remote units' names when any have joined, and otherwise from
     /// `relation-list --format=json --app -r <endpoint>:<id>`.
     ///
-    /// In `relation-broken`, the relation being broken is left out (as ops does): a
-    /// holistic charm then converges to "that relation is gone".
+    /// In `relation-broken`, the relation being broken is left out (as ops does): Juju
+    /// still lists it in `relation-ids`, but for the charm it is gone, so holistic code
+    /// converges to "that relation is gone" without filtering it itself. Only that
+    /// event hides it (in `relation-departed` the relation is still there), and nothing
+    /// is asked about it.
     pub fn relations(&self, endpoint: &str) -> Result<Vec<Relation>, ModelError> {
         if let Some(relations) = self.cache.borrow().relations.get(endpoint) {
             return Ok(relations.clone());
@@ -94,7 +97,8 @@ impl Model {
         Ok(relations)
     }
 
-    /// The relation with this id on `endpoint`, if it exists.
+    /// The relation with this id on `endpoint`, if it exists. `None` for the relation
+    /// being broken in a `relation-broken` event, like [`Model::relations`].
     pub fn relation(&self, endpoint: &str, id: u32) -> Result<Option<Relation>, ModelError> {
         Ok(self.relations(endpoint)?.into_iter().find(|r| r.id == id))
     }

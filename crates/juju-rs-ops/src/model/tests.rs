@@ -296,22 +296,76 @@ fn the_event_names_its_relations_remote_app() {
     assert_eq!(runner.calls().len(), 2);
 }
 
+fn broken_vars(hook: &str) -> [(&str, &str); 4] {
+    [
+        ("JUJU_DISPATCH_PATH", hook),
+        ("JUJU_RELATION", "pg-database"),
+        ("JUJU_RELATION_ID", "pg-database:3"),
+        ("JUJU_REMOTE_APP", "postgresql-k8s"),
+    ]
+}
+
 #[test]
 fn relation_broken_hides_the_broken_relation() {
     let juju = FakeJuju::default().on(
         &["relation-ids", "pg-database", "--format=json"],
         r#"["pg-database:3"]"#,
     );
-    let (model, _) = model_for(
-        juju,
-        &[
-            ("JUJU_DISPATCH_PATH", "hooks/pg-database-relation-broken"),
-            ("JUJU_RELATION", "pg-database"),
-            ("JUJU_RELATION_ID", "pg-database:3"),
-            ("JUJU_REMOTE_APP", "postgresql-k8s"),
-        ],
-    );
+    let (model, runner) = model_for(juju, &broken_vars("hooks/pg-database-relation-broken"));
     assert!(model.relations("pg-database").unwrap().is_empty());
+    assert_eq!(model.relation("pg-database", 3).unwrap(), None);
+    // Nothing is asked about the relation being removed.
+    assert_eq!(runner.count("relation-list"), 0);
+}
+
+#[test]
+fn relation_broken_hides_only_the_broken_relation() {
+    // Relation 3 is broken; relation 5 on the same endpoint stays.
+    let (model, runner) = model_for(
+        relations_juju(),
+        &broken_vars("hooks/pg-database-relation-broken"),
+    );
+    let ids: Vec<u32> = model
+        .relations("pg-database")
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, [5]);
+    assert_eq!(model.relation("pg-database", 3).unwrap(), None);
+    assert_eq!(
+        model.relation("pg-database", 5).unwrap().map(|r| r.id),
+        Some(5)
+    );
+    assert_eq!(
+        argvs(&runner)
+            .iter()
+            .filter(|argv| argv.contains(&"pg-database:3".to_string()))
+            .count(),
+        0,
+        "the broken relation is never listed"
+    );
+}
+
+#[test]
+fn other_relation_events_hide_nothing() {
+    for hook in [
+        "hooks/pg-database-relation-departed",
+        "hooks/pg-database-relation-changed",
+    ] {
+        let (model, _) = model_for(relations_juju(), &broken_vars(hook));
+        let ids: Vec<u32> = model
+            .relations("pg-database")
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, [3, 5], "{hook}");
+        assert!(
+            model.relation("pg-database", 3).unwrap().is_some(),
+            "{hook}"
+        );
+    }
 }
 
 fn pg_relation() -> Relation {
