@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use juju_rs_ops::testing::state::Relation;
-use juju_rs_ops::testing::{Emulator, Outcomes, PebbleFixture};
+use juju_rs_ops_testing::state::Relation;
+use juju_rs_ops_testing::{Emulator, Outcomes, PebbleFixture};
 
 const PG_PORT: &str = "55432";
 

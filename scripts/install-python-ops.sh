@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the Python venv with the pinned `ops` library that the emulator's fidelity test
-# runs its Python fixture charm with (crates/juju-rs-ops/tests/ops-charm). Idempotent and
+# runs its Python fixture charm with (crates/juju-rs-ops-testing/tests/ops-charm). Idempotent and
 # quick when the venv already holds the pinned version.
 set -euo pipefail
 ops_version=3.8.3

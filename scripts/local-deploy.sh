@@ -11,7 +11,7 @@ scripts/install-pebble.sh
 scripts/install-postgres.sh
 scripts/install-kratos.sh >/dev/null
 cargo build --quiet --release --bin charm-kratos
-cargo build --quiet -p juju-rs-ops --features testing --bin juju-emulator
+cargo build --quiet -p juju-rs-ops-testing --bin juju-emulator
 export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/debug/juju-emulator"
 export CHARM_DISPATCH="$CARGO_TARGET_DIR/release/charm-kratos"
 exec cargo run --quiet --example local_deploy -- "$@"

@@ -23,7 +23,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "Building the Juju emulator"
-cargo build -p juju-rs-ops --features testing --bin juju-emulator
+cargo build -p juju-rs-ops-testing --bin juju-emulator
 export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/debug/juju-emulator"
 export PEBBLE_BIN="$CHARM_KRATOS_BIN/pebble"
 export KRATOS_BIN="$CHARM_KRATOS_BIN/kratos"

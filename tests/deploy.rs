@@ -5,7 +5,7 @@
 mod common;
 
 use common::{ok, stand_in_kratos_dir, Deployment, Workload, APP, DB_ANSWER};
-use juju_rs_ops::testing::state::{Secret, SecretOwner};
+use juju_rs_ops_testing::state::{Secret, SecretOwner};
 
 const UNIT0: &str = "kratos/0";
 

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::{in_netns, kratos_bin, ok, Deployment, Postgres, Relay, Workload, APP};
 use juju_rs_ops::pebble::Pebble;
-use juju_rs_ops::testing::state::{Relation, Secret, SecretOwner};
-use juju_rs_ops::testing::{ActionOutcome, ActionStatus};
+use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
+use juju_rs_ops_testing::{ActionOutcome, ActionStatus};
 use serde_json::{json, Map, Value};
 
 const LEADER: &str = "kratos/0";

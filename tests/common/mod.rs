@@ -14,8 +14,8 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use juju_rs_ops::testing::state::{Relation, StatusRecord};
-use juju_rs_ops::testing::{Emulator, Outcomes, PebbleFixture};
+use juju_rs_ops_testing::state::{Relation, StatusRecord};
+use juju_rs_ops_testing::{Emulator, Outcomes, PebbleFixture};
 
 pub const APP: &str = "kratos";
 

@@ -11,8 +11,10 @@
 //! The library does not call the charm: the charm calls the library ("effects at the
 //! edges"). Every effect sits behind a small trait ([`tools::ToolRunner`],
 //! [`pebble::Pebble`]) so tests can run the very same charm code in-process
-//! ([`testing::Harness`]) or as a process under the Juju emulator
-//! ([`testing::Emulator`]) against a real Pebble ([`testing::PebbleFixture`]).
+//! (`juju_rs_ops_testing::Harness`) or as a process under the Juju emulator
+//! (`juju_rs_ops_testing::Emulator`) against a real Pebble
+//! (`juju_rs_ops_testing::PebbleFixture`); that test support is the separate
+//! `juju-rs-ops-testing` crate, a dev-dependency of a charm.
 
 pub mod context;
 pub mod event;
@@ -23,9 +25,6 @@ pub mod recording;
 mod run;
 pub mod status;
 pub mod tools;
-
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use context::Context;
 pub use event::{Event, EventKind};

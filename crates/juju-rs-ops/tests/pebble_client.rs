@@ -1,6 +1,5 @@
 //! The Pebble client against the real Pebble daemon (v1.32.1, see
 //! scripts/install-pebble.sh), each test with its own daemon in private namespaces.
-#![cfg(feature = "testing")]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +9,7 @@ use juju_rs_ops::pebble::{
     CheckLevel, CheckStatus, Client, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError,
     PushOptions, ServiceStartup,
 };
-use juju_rs_ops::testing::PebbleFixture;
+use juju_rs_ops_testing::PebbleFixture;
 
 fn layer(yaml: &str) -> Layer {
     serde_yaml_ng::from_str(yaml).expect("test layer YAML")

@@ -1,7 +1,7 @@
 //! Pebble, the workload containers' service manager, behind the [`Pebble`] trait.
 //!
-//! [`Client`] speaks Pebble's HTTP API over its unix socket; the testing module has an
-//! in-memory implementation for in-process tests.
+//! [`Client`] speaks Pebble's HTTP API over its unix socket; the `juju-rs-ops-testing`
+//! crate has an in-memory implementation (`FakePebble`) for in-process tests.
 
 mod client;
 mod types;

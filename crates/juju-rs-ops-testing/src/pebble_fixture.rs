@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::pebble::{Client, Pebble};
+use juju_rs_ops::pebble::{Client, Pebble};
 
 /// How long to wait for a new daemon to answer on its socket.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -159,7 +159,7 @@ impl PebbleFixtureBuilder {
 ///
 /// ```no_run
 /// use juju_rs_ops::pebble::{Pebble, PushOptions};
-/// use juju_rs_ops::testing::PebbleFixture;
+/// use juju_rs_ops_testing::PebbleFixture;
 ///
 /// let pebble = PebbleFixture::builder()
 ///     .container("kratos")

@@ -4,15 +4,14 @@
 //! If ops cannot parse a tool's output or rejects its behaviour, the hook fails here.
 //!
 //! Needs the pinned ops venv: `scripts/install-python-ops.sh`.
-#![cfg(feature = "testing")]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use juju_rs_ops::testing::state::{
+use juju_rs_ops_testing::state::{
     secret_xid, PortRange, Relation, Secret, SecretOwner, StatusRecord,
 };
-use juju_rs_ops::testing::{ActionStatus, Emulator, Outcomes};
+use juju_rs_ops_testing::{ActionStatus, Emulator, Outcomes};
 use serde_json::json;
 
 fn venv() -> PathBuf {
@@ -108,7 +107,7 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         [PortRange::tcp(9090)]
     );
     // ops parsed status-get (unit and application) and goal-state.
-    let logged = |state: &juju_rs_ops::testing::state::ModelState, unit: &str, text: &str| {
+    let logged = |state: &juju_rs_ops_testing::state::ModelState, unit: &str, text: &str| {
         state.units[unit].logs.iter().any(|l| l.message == text)
     };
     assert!(logged(
@@ -288,7 +287,7 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         state.relation(db).unwrap().unit_bag("fixture/1")["seen"],
         "fixture-db@10.0.0.6"
     );
-    let owned = |s: &juju_rs_ops::testing::state::ModelState| {
+    let owned = |s: &juju_rs_ops_testing::state::ModelState| {
         s.secrets
             .iter()
             .filter(|x| x.owner.app() == "fixture")

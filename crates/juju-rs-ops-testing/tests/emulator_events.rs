@@ -1,12 +1,11 @@
 //! The Emulator's event sequences and hook environment, observed by a shell-script charm
 //! that records what each dispatch sees.
-#![cfg(feature = "testing")]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use juju_rs_ops::testing::state::{Relation, StatusRecord};
-use juju_rs_ops::testing::{find_emulator_binary, Emulator, EmulatorError, EventSpec};
+use juju_rs_ops_testing::state::{Relation, StatusRecord};
+use juju_rs_ops_testing::{find_emulator_binary, Emulator, EmulatorError, EventSpec};
 use serde_json::json;
 
 /// Records `unit|dispatch path|relation id|remote unit|remote app|departing unit|
@@ -242,7 +241,7 @@ fn actions_leadership_timeouts_and_custom_events() {
     take_log(&charm.log);
 
     let action = emu.run_action("demo/1", "do", Default::default()).unwrap();
-    assert_eq!(action.status, juju_rs_ops::testing::ActionStatus::Completed);
+    assert_eq!(action.status, juju_rs_ops_testing::ActionStatus::Completed);
     assert_eq!(action.results["answer"], "why");
     let action = emu
         .run_action(
@@ -303,7 +302,7 @@ fn a_missing_binary_is_explained() {
     std::env::remove_var("JUJU_EMULATOR_BIN");
     let text = err.to_string();
     assert!(
-        text.contains("cargo build -p juju-rs-ops --features testing --bin juju-emulator"),
+        text.contains("cargo build -p juju-rs-ops-testing --bin juju-emulator"),
         "{text}"
     );
     // Without the variable it looks next to this test's target directory.

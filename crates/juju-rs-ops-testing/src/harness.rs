@@ -2,13 +2,13 @@
 //!
 //! [`Harness`] holds a [`ModelState`] and runs a closure on a [`Context`] for one event.
 //! The context's hook tools are [`InMemoryTools`], which call
-//! [`crate::testing::jujuc::run_tool`] directly on the harness's state (the same code the
+//! [`crate::jujuc::run_tool`] directly on the harness's state (the same code the
 //! `juju-emulator` binary runs), and its Pebble connections come from whatever
 //! [`PebbleConnector`] the test passes (an in-memory fake or a real Pebble).
 //!
 //! ```
-//! use juju_rs_ops::testing::{EventSpec, Harness};
-//! use juju_rs_ops::testing::state::ModelState;
+//! use juju_rs_ops_testing::{EventSpec, Harness};
+//! use juju_rs_ops_testing::state::ModelState;
 //! use juju_rs_ops::{context::PebbleConnector, pebble::Pebble};
 //!
 //! struct NoPebble;
@@ -30,9 +30,9 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-use crate::context::{Context, PebbleConnector};
-use crate::event::Event;
-use crate::tools::{ToolError, ToolRunner};
+use juju_rs_ops::context::{Context, PebbleConnector};
+use juju_rs_ops::event::Event;
+use juju_rs_ops::tools::{ToolError, ToolRunner};
 
 use super::emulator::{hook_env, EventSpec, DEFAULT_JUJU_VERSION};
 use super::jujuc::{run_tool, ToolContext};
@@ -208,9 +208,9 @@ impl Harness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::EventKind;
-    use crate::pebble::Pebble;
-    use crate::testing::state::Relation;
+    use juju_rs_ops::event::EventKind;
+    use juju_rs_ops::pebble::Pebble;
+    use crate::state::Relation;
 
     struct NoPebble;
 

@@ -6,7 +6,7 @@
 //! directory per unit (Juju unpacks the charm per unit; `ops` keeps its state there), with
 //! a clean environment holding exactly the `JUJU_*` variables Juju sets and `PATH`
 //! starting with a directory of hook tools. Every hook tool there is a link to the
-//! `juju-emulator` binary, which runs [`crate::testing::jujuc`] on the model state file.
+//! `juju-emulator` binary, which runs [`crate::jujuc`] on the model state file.
 //!
 //! Between events the state can be read and edited ([`Emulator::state`],
 //! [`Emulator::update_state`]). Helpers run Juju's event sequences: deploying a unit,
@@ -49,7 +49,7 @@ pub enum EmulatorError {
     /// The `juju-emulator` binary is not where it was looked for.
     #[error(
         "the juju-emulator binary was not found (looked in: {searched}); build it with \
-         `cargo build -p juju-rs-ops --features testing --bin juju-emulator` or point \
+         `cargo build -p juju-rs-ops-testing --bin juju-emulator` or point \
          JUJU_EMULATOR_BIN at it"
     )]
     BinaryNotFound {
@@ -1215,7 +1215,7 @@ impl Emulator {
 
     /// Runs `secret-changed` for a secret on each of our units that consumes it (tracks a
     /// revision or has a consumer label), with `JUJU_SECRET_ID` and that unit's label.
-    /// Add the new revision first (e.g. [`crate::testing::state::Secret::add_revision`]
+    /// Add the new revision first (e.g. [`crate::state::Secret::add_revision`]
     /// in [`Emulator::update_state`]).
     pub fn secret_changed(&mut self, secret_id: &str) -> Result<Outcomes, EmulatorError> {
         let state = self.state()?;

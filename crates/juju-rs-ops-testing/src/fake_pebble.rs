@@ -26,8 +26,8 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
-use crate::context::PebbleConnector;
-use crate::pebble::{
+use juju_rs_ops::context::PebbleConnector;
+use juju_rs_ops::pebble::{
     Check, CheckInfo, CheckLevel, CheckStartup, ExecOutput, ExecRequest, FileInfo, Layer,
     LogTarget, Notice, NoticesQuery, Pebble, PebbleError, Plan, PushOptions, Service, ServiceInfo,
     ServiceStartup, SystemInfo,
@@ -81,7 +81,7 @@ pub enum PebbleCall {
 ///
 /// ```
 /// use juju_rs_ops::pebble::{ExecOutput, ExecRequest, Pebble, PushOptions};
-/// use juju_rs_ops::testing::FakePebble;
+/// use juju_rs_ops_testing::FakePebble;
 ///
 /// let pebble = FakePebble::new();
 /// pebble.on_exec(["kratos", "version"], |_| {
@@ -677,7 +677,16 @@ impl Pebble for FakePebble {
 }
 
 /// The connector hands out a shared fake, so the test sees what the charm did.
-impl Pebble for Rc<FakePebble> {
+struct SharedFake(Rc<FakePebble>);
+
+impl std::ops::Deref for SharedFake {
+    type Target = FakePebble;
+    fn deref(&self) -> &FakePebble {
+        &self.0
+    }
+}
+
+impl Pebble for SharedFake {
     fn system_info(&self) -> Result<SystemInfo, PebbleError> {
         (**self).system_info()
     }
@@ -739,7 +748,7 @@ impl Pebble for Rc<FakePebble> {
 ///
 /// ```
 /// use juju_rs_ops::context::PebbleConnector;
-/// use juju_rs_ops::testing::FakePebbleConnector;
+/// use juju_rs_ops_testing::FakePebbleConnector;
 ///
 /// let connector = FakePebbleConnector::new();
 /// let kratos = connector.add("kratos");
@@ -784,7 +793,7 @@ impl FakePebbleConnector {
 impl PebbleConnector for FakePebbleConnector {
     fn connect(&self, container: &str) -> Box<dyn Pebble> {
         match self.get(container) {
-            Some(fake) => Box::new(fake),
+            Some(fake) => Box::new(SharedFake(fake)),
             None => Box::new(FakePebble::unreachable(format!(
                 "/charm/containers/{container}/pebble.socket"
             ))),
@@ -1219,7 +1228,7 @@ fn validate_plan(plan: &Plan) -> Result<(), PebbleError> {
 ///
 /// ```
 /// use juju_rs_ops::pebble::{Layer, Service};
-/// use juju_rs_ops::testing::combine_layers;
+/// use juju_rs_ops_testing::combine_layers;
 ///
 /// let service = |command: &str, over: &str| Service {
 ///     command: command.into(),
@@ -1474,7 +1483,7 @@ fn class_match(pattern: &[char], c: char) -> Option<(bool, &[char])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pebble::{ExecCheck, HttpCheck};
+    use juju_rs_ops::pebble::{ExecCheck, HttpCheck};
 
     fn service(over: &str, command: &str) -> Service {
         Service {

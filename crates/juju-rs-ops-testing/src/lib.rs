@@ -1,4 +1,4 @@
-//! Test support (feature `testing`): the Juju model state and the hook-tool emulator
+//! Test support for `juju-rs-ops` charms: the Juju model state and the hook-tool emulator
 //! (process-level and in-process), an in-memory Pebble, and a real-Pebble fixture.
 
 mod emulator;

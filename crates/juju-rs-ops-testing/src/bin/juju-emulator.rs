@@ -1,6 +1,6 @@
 //! `juju-emulator`: every Juju hook tool in one binary, for tests.
 //!
-//! The emulator ([`juju_rs_ops::testing::Emulator`]) links each hook tool name
+//! The emulator ([`juju_rs_ops_testing::Emulator`]) links each hook tool name
 //! (`relation-get`, `status-set`, ...) to this binary; the name it is called by selects
 //! the tool (`juju-emulator <tool> args...` works too). The model state lives in the JSON
 //! file named by `JUJU_EMULATOR_STATE`; the hook context comes from Juju's environment
@@ -9,14 +9,14 @@
 //! runs the tool on it and writes it back atomically; stdout, stderr and the exit code are
 //! the tool's, as Juju prints them.
 //!
-//! Build it with `cargo build -p juju-rs-ops --features testing --bin juju-emulator`.
+//! Build it with `cargo build -p juju-rs-ops-testing --bin juju-emulator`.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use juju_rs_ops::testing::jujuc::{run_tool, ToolContext};
-use juju_rs_ops::testing::state::ModelState;
+use juju_rs_ops_testing::jujuc::{run_tool, ToolContext};
+use juju_rs_ops_testing::state::ModelState;
 
 fn main() -> ExitCode {
     let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());

@@ -1,13 +1,12 @@
 //! The `juju-emulator` binary as a charm meets it: called by a hook tool's name, with
 //! Juju's environment, exiting and printing as Juju's tools do, and keeping the state
 //! file consistent under concurrent calls.
-#![cfg(feature = "testing")]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use juju_rs_ops::testing::state::{ModelState, Relation};
+use juju_rs_ops_testing::state::{ModelState, Relation};
 
 const BIN: &str = env!("CARGO_BIN_EXE_juju-emulator");
 
@@ -35,7 +34,7 @@ impl Model {
             .unwrap();
         let tools = dir.path().join("tools");
         std::fs::create_dir(&tools).unwrap();
-        for tool in juju_rs_ops::testing::jujuc::TOOL_NAMES {
+        for tool in juju_rs_ops_testing::jujuc::TOOL_NAMES {
             std::os::unix::fs::symlink(BIN, tools.join(tool)).unwrap();
         }
         Model {

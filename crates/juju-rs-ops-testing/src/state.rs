@@ -6,11 +6,11 @@
 //! secrets with revisions, labels, tracked revisions and grants; resources; network
 //! bindings; the running action; and every hook-tool call made, so tests can count them.
 //!
-//! The hook tools ([`crate::testing::jujuc`]) read and write it; tests build it with the
+//! The hook tools ([`crate::jujuc`]) read and write it; tests build it with the
 //! builders here, run events, and assert on it.
 //!
 //! ```
-//! use juju_rs_ops::testing::state::{ModelState, Relation};
+//! use juju_rs_ops_testing::state::{ModelState, Relation};
 //! let mut state = ModelState::new("kratos").with_unit("kratos/0").with_leader("kratos/0");
 //! let id = state.next_relation_id();
 //! state.relations.push(

@@ -1,6 +1,5 @@
 //! FakePebble: its own behaviour, and its fidelity to the real daemon (the same calls
 //! on both must give the same observable results).
-#![cfg(feature = "testing")]
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -12,7 +11,7 @@ use juju_rs_ops::pebble::{
     CheckStatus, ExecOutput, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError, PushOptions,
     ServiceStartup, ServiceStatus,
 };
-use juju_rs_ops::testing::{FakePebble, FakePebbleConnector, PebbleCall, PebbleFixture};
+use juju_rs_ops_testing::{FakePebble, FakePebbleConnector, PebbleCall, PebbleFixture};
 
 fn layer(yaml: &str) -> Layer {
     serde_yaml_ng::from_str(yaml).expect("test layer YAML")

@@ -181,8 +181,8 @@ pub const TOOL_NAMES: &[&str] = &[
 /// `state.tool_calls`. Returns the tool's stdout.
 ///
 /// ```
-/// use juju_rs_ops::testing::jujuc::{run_tool, ToolContext};
-/// use juju_rs_ops::testing::state::ModelState;
+/// use juju_rs_ops_testing::jujuc::{run_tool, ToolContext};
+/// use juju_rs_ops_testing::state::ModelState;
 /// let mut state = ModelState::new("kratos").with_unit("kratos/0").with_leader("kratos/0");
 /// let ctx = ToolContext::for_unit("kratos/0");
 /// let out = run_tool(&mut state, &ctx, "is-leader", &["--format=json".into()], b"").unwrap();
@@ -1967,7 +1967,7 @@ fn rfc3339(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::state::{Relation, SecretOwner};
+    use crate::state::{Relation, SecretOwner};
 
     fn s(args: &[&str]) -> Vec<String> {
         args.iter().map(|a| a.to_string()).collect()
