@@ -103,6 +103,43 @@ impl Model {
         Ok(self.relations(endpoint)?.into_iter().find(|r| r.id == id))
     }
 
+    /// The first relation on `endpoint` (in `relation-ids` order), for endpoints with at
+    /// most one relation (`limit: 1`, peers). Like [`Model::relations`], leaves out the
+    /// relation of a `relation-broken` event.
+    pub fn first_relation(&self, endpoint: &str) -> Result<Option<Relation>, ModelError> {
+        Ok(self.relations(endpoint)?.into_iter().next())
+    }
+
+    /// The remote application's databag of every relation on `endpoint` whose remote
+    /// application is known, with its relation, in [`Model::relations`] order
+    /// (relations without a known remote application are skipped).
+    pub fn remote_app_bags(&self, endpoint: &str) -> Result<Vec<(Relation, Databag)>, ModelError> {
+        let mut bags = Vec::new();
+        for relation in self.relations(endpoint)? {
+            if relation.remote_app.is_some() {
+                let bag = self.databag(&relation, Bag::RemoteApp)?;
+                bags.push((relation, bag));
+            }
+        }
+        Ok(bags)
+    }
+
+    /// The remote application's databag of the [first relation](Model::first_relation)
+    /// on `endpoint`, with that relation; `None` without a relation, or when the first
+    /// relation's remote application is not known yet.
+    pub fn remote_app_bag(
+        &self,
+        endpoint: &str,
+    ) -> Result<Option<(Relation, Databag)>, ModelError> {
+        match self.first_relation(endpoint)? {
+            Some(relation) if relation.remote_app.is_some() => {
+                let bag = self.databag(&relation, Bag::RemoteApp)?;
+                Ok(Some((relation, bag)))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn load_relation(&self, endpoint: &str, id: u32) -> Result<Relation, ModelError> {
         let reference = format!("{endpoint}:{id}");
         let out = self

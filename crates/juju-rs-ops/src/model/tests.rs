@@ -368,6 +368,105 @@ fn other_relation_events_hide_nothing() {
     }
 }
 
+/// Relations 3 (a joined `postgresql-k8s` with a bag) and 5 (remote app not known yet),
+/// listed in the order `ids` gives.
+fn bags_juju(ids: &str) -> FakeJuju {
+    FakeJuju::default()
+        .on(&["relation-ids", "pg-database", "--format=json"], ids)
+        .on(
+            &["relation-list", "--format=json", "-r", "pg-database:3"],
+            r#"["postgresql-k8s/0"]"#,
+        )
+        .on(
+            &["relation-list", "--format=json", "-r", "pg-database:5"],
+            "[]",
+        )
+        .on(
+            &[
+                "relation-list",
+                "--format=json",
+                "--app",
+                "-r",
+                "pg-database:5",
+            ],
+            r#""""#,
+        )
+        .on(
+            &[
+                "relation-get",
+                "--format=json",
+                "-r",
+                "pg-database:3",
+                "--app",
+                "-",
+                "postgresql-k8s",
+            ],
+            r#"{"endpoints": "db:5432"}"#,
+        )
+}
+
+#[test]
+fn remote_app_bags_reads_every_relation_with_a_known_remote_app() {
+    let (model, runner) = model(bags_juju(r#"["pg-database:3", "pg-database:5"]"#));
+    let bags = model.remote_app_bags("pg-database").unwrap();
+    assert_eq!(bags.len(), 1, "relation 5 has no known remote app");
+    let (relation, bag_3) = &bags[0];
+    assert_eq!(relation.id, 3);
+    assert_eq!(*bag_3, bag(&[("endpoints", "db:5432")]));
+    assert_eq!(
+        model.remote_app_bag("pg-database").unwrap(),
+        Some((relation.clone(), bag_3.clone()))
+    );
+    assert_eq!(
+        model.first_relation("pg-database").unwrap().map(|r| r.id),
+        Some(3)
+    );
+    assert_eq!(runner.count("relation-get"), 1, "bags are cached");
+}
+
+#[test]
+fn remote_app_bag_is_the_first_relations_only() {
+    let (model, runner) = model(bags_juju(r#"["pg-database:5", "pg-database:3"]"#));
+    assert_eq!(
+        model.first_relation("pg-database").unwrap().map(|r| r.id),
+        Some(5)
+    );
+    assert_eq!(model.remote_app_bag("pg-database").unwrap(), None);
+    assert_eq!(runner.count("relation-get"), 0);
+    let ids: Vec<u32> = model
+        .remote_app_bags("pg-database")
+        .unwrap()
+        .iter()
+        .map(|(r, _)| r.id)
+        .collect();
+    assert_eq!(ids, [3]);
+}
+
+#[test]
+fn bag_helpers_without_relations_find_nothing() {
+    let juju = FakeJuju::default().on(&["relation-ids", "pg-database", "--format=json"], "[]");
+    let (model, runner) = model(juju);
+    assert_eq!(model.first_relation("pg-database").unwrap(), None);
+    assert_eq!(model.remote_app_bag("pg-database").unwrap(), None);
+    assert!(model.remote_app_bags("pg-database").unwrap().is_empty());
+    assert_eq!(runner.calls().len(), 1);
+}
+
+#[test]
+fn bag_helpers_skip_the_broken_relation() {
+    let (model, runner) = model_for(
+        bags_juju(r#"["pg-database:3", "pg-database:5"]"#),
+        &broken_vars("hooks/pg-database-relation-broken"),
+    );
+    assert_eq!(
+        model.first_relation("pg-database").unwrap().map(|r| r.id),
+        Some(5)
+    );
+    assert_eq!(model.remote_app_bag("pg-database").unwrap(), None);
+    assert!(model.remote_app_bags("pg-database").unwrap().is_empty());
+    assert_eq!(runner.count("relation-get"), 0);
+}
+
 fn pg_relation() -> Relation {
     Relation {
         id: 3,
