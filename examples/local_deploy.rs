@@ -198,11 +198,12 @@ fn run_action(juju: &mut Emulator, command: &str) -> Result<(), Box<dyn std::err
 fn report(juju: &Emulator, outcomes: Outcomes) -> Result<(), Box<dyn std::error::Error>> {
     for d in &outcomes.0 {
         println!(
-            "{:<40} {:>5} ms  {:>2} tool calls  exit {:?}",
+            "{:<40} {:>5} ms  {:>2} tool calls  exit {}",
             format!("{} {}", d.unit, d.event),
             d.duration.as_millis(),
             d.tool_calls.len(),
             d.exit_code
+                .map_or_else(|| "none (killed)".to_string(), |code| code.to_string())
         );
         if !d.succeeded() {
             eprintln!("{}", d.stderr);

@@ -12,8 +12,14 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::action_logic::{self, ActionFailure, ActionOutput};
-use crate::charm::{self, CharmError};
+use crate::charm;
+use crate::container;
+use crate::error::CharmError;
+use crate::inputs::Inputs;
+use crate::integrations::database::Database;
+use crate::integrations::{Integration, Reading};
 use crate::kratos_api::AdminClient;
+use crate::migration::MigrationTarget;
 use crate::secrets;
 use crate::sensitive::Sensitive;
 use crate::workload;
@@ -155,36 +161,75 @@ fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
             ))))
         }
     };
-    if !ctx.model.is_leader()? {
+    // The same inputs the hooks gather (and publish: the database request included).
+    let inputs = Inputs::gather(ctx)?;
+    if !inputs.leader {
         return Ok(Err(ActionFailure::new(
             "Only the leader unit can run the database migration: run it on the leader \
              (juju run kratos/leader run-migration)",
         )));
     }
-    let target = match charm::migration_target(ctx)? {
-        Ok(target) => target,
-        Err(problem) => return Ok(Err(ActionFailure::new(problem))),
+    inputs.publish(ctx)?;
+    let version = match migrate(ctx, &inputs, timeout)? {
+        Ok(version) => version,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let status: Status = charm::reconcile(ctx)?;
+    ctx.model.set_status(&status)?;
+    let results = std::collections::BTreeMap::from([(
+        "version".to_string(),
+        serde_json::Value::String(version),
+    )]);
+    Ok(Ok(ActionOutput {
+        results,
+        log: Vec::new(),
+    }))
+}
+
+/// Migrates and records the migration; the version migrated to, or why not.
+fn migrate(
+    ctx: &Context,
+    inputs: &Inputs,
+    timeout: Duration,
+) -> Result<Result<String, ActionFailure>, CharmError> {
+    let Some(peers) = inputs.integrations.peers.ready() else {
+        return Ok(Err(ActionFailure::new("Peer integration is not ready")));
+    };
+    let database = match &inputs.integrations.database {
+        Reading::Ready(database) => database,
+        other => {
+            let reason = other
+                .status(Database::absent_status())
+                .map(|status| status.message)
+                .unwrap_or_default();
+            return Ok(Err(ActionFailure::new(format!(
+                "The database is not ready ({reason})"
+            ))));
+        }
+    };
+    let pebble = ctx.pebble(workload::CONTAINER);
+    let Some(container) = container::inspect(ctx, pebble.as_ref())? else {
+        return Ok(Err(ActionFailure::new("Container is not connected yet")));
+    };
+    let Some(version) = container.version else {
+        return Ok(Err(ActionFailure::new(
+            "Cannot read the Kratos version in the kratos container",
+        )));
+    };
+    let target = MigrationTarget {
+        peers,
+        database,
+        version: &version,
     };
     ctx.model.action_log("Started migrating the database")?;
-    let pebble = ctx.pebble(workload::CONTAINER);
-    if let Err(message) = charm::run_migration(pebble.as_ref(), &target.dsn(), timeout) {
+    if let Err(message) = target.run(pebble.as_ref(), timeout) {
         return Ok(Err(ActionFailure::new(format!(
             "Database migration failed: {message}"
         ))));
     }
     ctx.model.action_log("Successfully migrated the database")?;
-    charm::record_migration(ctx, &target)?;
+    target.record(&ctx.model)?;
     ctx.model
         .action_log("Successfully updated migration version")?;
-    let status: Status = charm::reconcile(ctx)?;
-    ctx.model.set_status(&status)?;
-    let mut results = std::collections::BTreeMap::new();
-    results.insert(
-        "version".to_string(),
-        serde_json::Value::String(target.version.clone()),
-    );
-    Ok(Ok(ActionOutput {
-        results,
-        log: Vec::new(),
-    }))
+    Ok(Ok(version))
 }

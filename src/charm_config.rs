@@ -15,7 +15,9 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::identity_schemas::IdentitySchemaSet;
 
 /// The config's `log_level`, as Kratos knows it (one type for validation and rendering).
 pub use crate::kratos_config::LogLevel;
@@ -201,15 +203,6 @@ pub struct ResourceLimits {
     pub memory: Option<Quantity>,
 }
 
-/// Identity schemas given in the charm config.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfiguredIdentitySchemas {
-    /// The default schema id; always a key of `schemas`.
-    pub default_id: String,
-    /// Schema id -> identity schema (a JSON object), sorted by id.
-    pub schemas: BTreeMap<String, Map<String, Value>>,
-}
-
 /// A configuration the charm can run with, produced by [`CharmConfig::validate`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidConfig {
@@ -236,7 +229,7 @@ pub struct ValidConfig {
     /// WebAuthn required after an external-provider login.
     pub enable_oidc_webauthn_sequencing: bool,
     /// Identity schemas from the config; `None` = use the next source (ConfigMap, defaults).
-    pub identity_schemas: Option<ConfiguredIdentitySchemas>,
+    pub identity_schemas: Option<IdentitySchemaSet>,
     /// Recovery e-mail body template; `None` = Kratos's own.
     pub recovery_email_template: Option<String>,
 }
@@ -447,7 +440,7 @@ fn looks_like_email(value: &str) -> bool {
 fn configured_schemas(
     schemas_json: &str,
     default_id: &str,
-) -> Result<Option<ConfiguredIdentitySchemas>, ConfigProblem> {
+) -> Result<Option<IdentitySchemaSet>, ConfigProblem> {
     let schemas_json = schemas_json.trim();
     let default_id = default_id.trim();
     if schemas_json.is_empty() {
@@ -532,10 +525,16 @@ fn configured_schemas(
             ),
         ));
     }
-    Ok(Some(ConfiguredIdentitySchemas {
-        default_id: default_id.to_owned(),
-        schemas,
-    }))
+    // One parse: the set the renderer uses is the one validated here.
+    IdentitySchemaSet::new(
+        default_id,
+        schemas
+            .into_iter()
+            .map(|(id, schema)| (id, Value::Object(schema)))
+            .collect(),
+    )
+    .map(Some)
+    .map_err(|problem| ConfigProblem::new("identity_schemas", format!("{problem}; {usage}")))
 }
 
 #[cfg(test)]
@@ -552,7 +551,10 @@ mod tests {
         config.validate().unwrap_err()
     }
 
-    const SCHEMAS: &str = r#"{"user_v0": {"type": "object"}, "admin_v0": {"type": "object"}}"#;
+    const SCHEMAS: &str = r#"{
+        "user_v0": {"type": "object", "properties": {"traits": {"properties": {"email": {"type": "string"}}}}},
+        "admin_v0": {"type": "object", "properties": {"traits": {"properties": {"username": {"type": "string"}}}}}
+    }"#;
 
     #[test]
     fn defaults_validate_to_the_documented_behaviour() {
@@ -749,17 +751,23 @@ mod tests {
         .validate()
         .unwrap();
         let schemas = valid.identity_schemas.unwrap();
-        assert_eq!(schemas.default_id, "user_v0");
+        assert_eq!(schemas.default_id(), "user_v0");
         assert_eq!(
-            schemas.schemas.keys().collect::<Vec<_>>(),
+            schemas.schemas().keys().collect::<Vec<_>>(),
             ["admin_v0", "user_v0"]
         );
-        assert_eq!(schemas.schemas["user_v0"]["type"], "object");
+        assert_eq!(schemas.schemas()["user_v0"]["type"], "object");
     }
 
     #[test]
     fn identity_schema_problems_name_the_option_to_fix() {
-        let cases: [(&str, &str, &str, &str); 7] = [
+        let cases: [(&str, &str, &str, &str); 8] = [
+            (
+                "{\"user_v0\": {\"type\": \"object\"}}",
+                "user_v0",
+                "identity_schemas",
+                "schema 'user_v0' declares no traits",
+            ),
             (
                 "{\"user_v0\": ",
                 "user_v0",

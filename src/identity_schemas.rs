@@ -9,22 +9,12 @@
 //!    schema as JSON);
 //! 3. the defaults shipped in the charm's `identity_schemas/` directory (compiled in).
 //!
-//! Two deliberate differences from "skip whatever is broken":
-//! - a charm config that is set but invalid is an error (the operator asked for something
-//!   and must be told why it is not used: the charm goes `blocked`), not a silent fall-through;
-//! - a ConfigMap that cannot be *read* (API error) is an error too: falling back to the
-//!   shipped defaults on a transient failure would swap the schemas under running identities.
-//!   A ConfigMap that is absent or empty, or whose content is invalid, falls through (the
-//!   reason is kept in [`SchemaSelection::skipped`] so the charm can log it).
+//! The charm config is validated (and parsed into an [`IdentitySchemaSet`]) with the rest of
+//! the config; an invalid one blocks the unit instead of falling through. A ConfigMap that is
+//! absent or empty, or whose content is invalid, falls through to the shipped defaults (the
+//! reason is kept in [`SchemaSelection::skipped`] so the charm can report it).
 //!
-//! Everything here is pure apart from the [`IdentitySchemaSource`] seam.
-//!
-//! ```ignore
-//! let config = IdentitySchemaConfig { identity_schemas: None, default_identity_schema_id: None };
-//! let selection = select_identity_schemas(&config, &InMemoryIdentitySchemaSource::absent())?;
-//! assert_eq!(selection.origin, SchemaOrigin::Shipped);
-//! assert_eq!(selection.set.default_id(), "social_user_v0");
-//! ```
+//! Everything here is pure: the caller reads the ConfigMap.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -146,50 +136,6 @@ pub enum SchemaSetProblem {
 /// and say how to fix it; they never include schema content.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentitySchemaError {
-    /// `identity_schemas` is not JSON.
-    #[error("identity_schemas: not valid JSON ({detail}); set it to a JSON object of schema id to schema")]
-    ConfigNotJson {
-        /// The parser's message (position and kind, no content).
-        detail: String,
-    },
-    /// `identity_schemas` is JSON but not an object.
-    #[error("identity_schemas: not a JSON object of schema id to schema")]
-    ConfigNotObject,
-    /// `identity_schemas` is an empty object.
-    #[error("identity_schemas: no schemas; add at least one, or unset identity_schemas and default_identity_schema_id")]
-    ConfigEmpty,
-    /// One schema in `identity_schemas` is unusable.
-    #[error("identity_schemas: {problem}")]
-    ConfigSchemaInvalid {
-        /// What is wrong with it.
-        problem: SchemaSetProblem,
-    },
-    /// `identity_schemas` is set but `default_identity_schema_id` is not.
-    #[error("default_identity_schema_id: not set; set it to one of the ids in identity_schemas ({known})")]
-    ConfigDefaultUnset {
-        /// The ids that exist, comma-separated.
-        known: String,
-    },
-    /// `default_identity_schema_id` names no schema in `identity_schemas`.
-    #[error(
-        "default_identity_schema_id '{default_id}' is not in identity_schemas; use one of: {known}"
-    )]
-    ConfigDefaultUnknown {
-        /// The id asked for.
-        default_id: String,
-        /// The ids that exist, comma-separated.
-        known: String,
-    },
-    /// `default_identity_schema_id` is set but `identity_schemas` is not.
-    #[error("default_identity_schema_id is set but identity_schemas is not; set identity_schemas too, or unset default_identity_schema_id")]
-    ConfigSchemasUnset,
-    /// The ConfigMap could not be read (not "absent": an error talking to the API).
-    #[error("could not read the ConfigMap {IDENTITY_SCHEMAS_CONFIGMAP}: {source}")]
-    ConfigMapUnavailable {
-        /// The underlying error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
     /// The ConfigMap has schemas but no `default.schema` key.
     #[error("ConfigMap {IDENTITY_SCHEMAS_CONFIGMAP}: no '{DEFAULT_SCHEMA_KEY}' key naming the default schema; add it")]
     ConfigMapDefaultMissing,
@@ -213,62 +159,6 @@ pub enum IdentitySchemaError {
         /// What is wrong.
         detail: String,
     },
-}
-
-/// The two charm config options that carry identity schemas, as raw strings.
-///
-/// `None` and blank strings both mean "not set" (Juju omits unset string options).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct IdentitySchemaConfig<'a> {
-    /// `identity_schemas`: a JSON object of schema id to schema.
-    pub identity_schemas: Option<&'a str>,
-    /// `default_identity_schema_id`.
-    pub default_identity_schema_id: Option<&'a str>,
-}
-
-/// Reads the `identity-schemas` ConfigMap. Implemented over the Kubernetes API in production;
-/// [`InMemoryIdentitySchemaSource`] stands in for tests.
-pub trait IdentitySchemaSource {
-    /// The ConfigMap's `data`, or `Ok(None)` when the ConfigMap does not exist or has no data.
-    /// `Err` only for a failure to ask (API unreachable, forbidden, ...).
-    fn read(
-        &self,
-    ) -> Result<Option<BTreeMap<String, String>>, Box<dyn std::error::Error + Send + Sync>>;
-}
-
-/// An [`IdentitySchemaSource`] holding a fixed answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InMemoryIdentitySchemaSource {
-    answer: Result<Option<BTreeMap<String, String>>, String>,
-}
-
-impl InMemoryIdentitySchemaSource {
-    /// A ConfigMap that does not exist (or has no data).
-    pub fn absent() -> Self {
-        Self { answer: Ok(None) }
-    }
-
-    /// A ConfigMap with this data.
-    pub fn with_data(data: BTreeMap<String, String>) -> Self {
-        Self {
-            answer: Ok(Some(data)),
-        }
-    }
-
-    /// A ConfigMap that cannot be read; `read` fails with this message.
-    pub fn failing(message: impl Into<String>) -> Self {
-        Self {
-            answer: Err(message.into()),
-        }
-    }
-}
-
-impl IdentitySchemaSource for InMemoryIdentitySchemaSource {
-    fn read(
-        &self,
-    ) -> Result<Option<BTreeMap<String, String>>, Box<dyn std::error::Error + Send + Sync>> {
-        self.answer.clone().map_err(Into::into)
-    }
 }
 
 /// Where the chosen set came from.
@@ -303,25 +193,23 @@ pub struct SchemaSelection {
     pub skipped: Vec<IdentitySchemaError>,
 }
 
-/// Chooses the identity schemas: charm config, then ConfigMap, then shipped defaults.
-/// See the module docs for which failures stop the search and which fall through.
+/// Chooses the identity schemas: the charm config's (already validated), then the
+/// `identity-schemas` ConfigMap's data (`None` when it does not exist), then the shipped
+/// defaults.
 pub fn select_identity_schemas(
-    config: &IdentitySchemaConfig<'_>,
-    configmap: &dyn IdentitySchemaSource,
+    configured: Option<&IdentitySchemaSet>,
+    configmap: Option<&BTreeMap<String, String>>,
 ) -> Result<SchemaSelection, IdentitySchemaError> {
-    if let Some(set) = schemas_from_config(config)? {
+    if let Some(set) = configured {
         return Ok(SchemaSelection {
-            set,
+            set: set.clone(),
             origin: SchemaOrigin::CharmConfig,
             skipped: Vec::new(),
         });
     }
     let mut skipped = Vec::new();
-    let data = configmap
-        .read()
-        .map_err(|source| IdentitySchemaError::ConfigMapUnavailable { source })?;
-    if let Some(data) = data.filter(|data| !data.is_empty()) {
-        match schemas_from_configmap(&data) {
+    if let Some(data) = configmap.filter(|data| !data.is_empty()) {
+        match schemas_from_configmap(data) {
             Ok(set) => {
                 return Ok(SchemaSelection {
                     set,
@@ -337,44 +225,6 @@ pub fn select_identity_schemas(
         origin: SchemaOrigin::Shipped,
         skipped,
     })
-}
-
-/// Parses the charm config options. `Ok(None)` when neither is set.
-pub fn schemas_from_config(
-    config: &IdentitySchemaConfig<'_>,
-) -> Result<Option<IdentitySchemaSet>, IdentitySchemaError> {
-    let schemas_text = non_blank(config.identity_schemas);
-    let default_id = non_blank(config.default_identity_schema_id);
-    let Some(schemas_text) = schemas_text else {
-        return match default_id {
-            Some(_) => Err(IdentitySchemaError::ConfigSchemasUnset),
-            None => Ok(None),
-        };
-    };
-    let parsed: Value =
-        serde_json::from_str(schemas_text).map_err(|e| IdentitySchemaError::ConfigNotJson {
-            detail: e.to_string(),
-        })?;
-    let Value::Object(map) = parsed else {
-        return Err(IdentitySchemaError::ConfigNotObject);
-    };
-    let schemas: BTreeMap<String, Value> = map.into_iter().collect();
-    if schemas.is_empty() {
-        return Err(IdentitySchemaError::ConfigEmpty);
-    }
-    let Some(default_id) = default_id else {
-        return Err(IdentitySchemaError::ConfigDefaultUnset {
-            known: known_ids(&schemas),
-        });
-    };
-    match IdentitySchemaSet::new(default_id, schemas) {
-        Ok(set) => Ok(Some(set)),
-        Err(SchemaSetProblem::DefaultNotFound { default_id, known }) => {
-            Err(IdentitySchemaError::ConfigDefaultUnknown { default_id, known })
-        }
-        Err(SchemaSetProblem::Empty) => Err(IdentitySchemaError::ConfigEmpty),
-        Err(problem) => Err(IdentitySchemaError::ConfigSchemaInvalid { problem }),
-    }
 }
 
 /// Parses the data of the `identity-schemas` ConfigMap.
@@ -416,10 +266,6 @@ pub fn shipped_identity_schemas() -> Result<IdentitySchemaSet, IdentitySchemaErr
     })
 }
 
-fn non_blank(value: Option<&str>) -> Option<&str> {
-    value.map(str::trim).filter(|v| !v.is_empty())
-}
-
 fn known_ids(schemas: &BTreeMap<String, Value>) -> String {
     schemas.keys().cloned().collect::<Vec<_>>().join(", ")
 }
@@ -454,20 +300,11 @@ mod tests {
         })
     }
 
-    fn config<'a>(schemas: Option<&'a str>, default: Option<&'a str>) -> IdentitySchemaConfig<'a> {
-        IdentitySchemaConfig {
-            identity_schemas: schemas,
-            default_identity_schema_id: default,
-        }
-    }
-
-    fn configmap(entries: &[(&str, String)]) -> InMemoryIdentitySchemaSource {
-        InMemoryIdentitySchemaSource::with_data(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
+    fn configmap(entries: &[(&str, String)]) -> BTreeMap<String, String> {
+        entries
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
@@ -502,23 +339,27 @@ mod tests {
 
     #[test]
     fn nothing_configured_falls_back_to_shipped() {
-        let selection = select_identity_schemas(
-            &config(None, Some("  ")),
-            &InMemoryIdentitySchemaSource::absent(),
-        )
-        .unwrap();
+        let selection = select_identity_schemas(None, None).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::Shipped);
         assert!(selection.skipped.is_empty());
     }
 
     #[test]
     fn charm_config_wins_over_configmap() {
-        let schemas = json!({"a": schema_with("email"), "b": schema_with("name")}).to_string();
+        let configured = IdentitySchemaSet::new(
+            "b",
+            [
+                ("a".into(), schema_with("email")),
+                ("b".into(), schema_with("name")),
+            ]
+            .into(),
+        )
+        .unwrap();
         let cm = configmap(&[
             (DEFAULT_SCHEMA_KEY, "c".into()),
             ("c", schema_with("x").to_string()),
         ]);
-        let selection = select_identity_schemas(&config(Some(&schemas), Some("b")), &cm).unwrap();
+        let selection = select_identity_schemas(Some(&configured), Some(&cm)).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::CharmConfig);
         assert_eq!(selection.set.default_id(), "b");
         assert_eq!(
@@ -533,7 +374,7 @@ mod tests {
             (DEFAULT_SCHEMA_KEY, " c\n".into()),
             ("c", schema_with("x").to_string()),
         ]);
-        let selection = select_identity_schemas(&config(None, None), &cm).unwrap();
+        let selection = select_identity_schemas(None, Some(&cm)).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::ConfigMap);
         assert_eq!(selection.set.default_id(), "c");
         assert_eq!(selection.set.get("c"), Some(&schema_with("x")));
@@ -542,7 +383,7 @@ mod tests {
     #[test]
     fn invalid_configmap_falls_through_and_is_reported() {
         let cm = configmap(&[("c", schema_with("x").to_string())]);
-        let selection = select_identity_schemas(&config(None, None), &cm).unwrap();
+        let selection = select_identity_schemas(None, Some(&cm)).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::Shipped);
         assert!(matches!(
             selection.skipped.as_slice(),
@@ -550,7 +391,7 @@ mod tests {
         ));
 
         let cm = configmap(&[(DEFAULT_SCHEMA_KEY, "c".into()), ("c", "{nope".into())]);
-        let selection = select_identity_schemas(&config(None, None), &cm).unwrap();
+        let selection = select_identity_schemas(None, Some(&cm)).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::Shipped);
         let message = selection.skipped[0].to_string();
         assert!(
@@ -562,7 +403,7 @@ mod tests {
             (DEFAULT_SCHEMA_KEY, "missing".into()),
             ("c", schema_with("x").to_string()),
         ]);
-        let selection = select_identity_schemas(&config(None, None), &cm).unwrap();
+        let selection = select_identity_schemas(None, Some(&cm)).unwrap();
         assert!(matches!(
             &selection.skipped[0],
             IdentitySchemaError::ConfigMapInvalid {
@@ -573,70 +414,8 @@ mod tests {
 
     #[test]
     fn empty_configmap_is_absent() {
-        let selection = select_identity_schemas(&config(None, None), &configmap(&[])).unwrap();
+        let selection = select_identity_schemas(None, Some(&configmap(&[]))).unwrap();
         assert_eq!(selection.origin, SchemaOrigin::Shipped);
         assert!(selection.skipped.is_empty());
-    }
-
-    #[test]
-    fn unreadable_configmap_is_an_error_not_a_fallback() {
-        let err = select_identity_schemas(
-            &config(None, None),
-            &InMemoryIdentitySchemaSource::failing("connection refused"),
-        )
-        .unwrap_err();
-        assert!(matches!(
-            err,
-            IdentitySchemaError::ConfigMapUnavailable { .. }
-        ));
-        assert!(err.to_string().contains("connection refused"));
-    }
-
-    #[test]
-    fn config_errors_name_the_option_and_the_fix() {
-        let absent = InMemoryIdentitySchemaSource::absent();
-        let cases: Vec<(Option<String>, Option<&str>, &str)> = vec![
-            (Some("{not json".into()), Some("a"), "identity_schemas: not valid JSON"),
-            (Some("[1, 2]".into()), Some("a"), "identity_schemas: not a JSON object of schema id to schema"),
-            (Some("{}".into()), Some("a"), "identity_schemas: no schemas"),
-            (
-                Some(json!({"a": schema_with("e")}).to_string()),
-                None,
-                "default_identity_schema_id: not set; set it to one of the ids in identity_schemas (a)",
-            ),
-            (
-                Some(json!({"a": schema_with("e"), "b": schema_with("e")}).to_string()),
-                Some("x"),
-                "default_identity_schema_id 'x' is not in identity_schemas; use one of: a, b",
-            ),
-            (None, Some("x"), "default_identity_schema_id is set but identity_schemas is not"),
-            (
-                Some(json!({"a": "text"}).to_string()),
-                Some("a"),
-                "identity_schemas: schema 'a' is not a JSON object",
-            ),
-            (
-                Some(json!({"a": {"type": "object"}}).to_string()),
-                Some("a"),
-                "identity_schemas: schema 'a' declares no traits",
-            ),
-        ];
-        for (schemas, default, expected) in cases {
-            let err =
-                select_identity_schemas(&config(schemas.as_deref(), default), &absent).unwrap_err();
-            assert!(
-                err.to_string().starts_with(expected),
-                "{schemas:?}/{default:?}: got {err}"
-            );
-        }
-    }
-
-    #[test]
-    fn config_error_does_not_fall_through_to_configmap() {
-        let cm = configmap(&[
-            (DEFAULT_SCHEMA_KEY, "c".into()),
-            ("c", schema_with("x").to_string()),
-        ]);
-        assert!(select_identity_schemas(&config(Some("{}"), Some("a")), &cm).is_err());
     }
 }

@@ -1,14 +1,24 @@
 //! The Kratos charm as a library: the binary (`src/main.rs`) is its `dispatch`, and the
 //! tests reach the same modules.
+//!
+//! `dispatch` chooses action or hook; `charm` is the checklist every hook runs; `inputs`
+//! gathers the config, the cookie secret and every integration (`integrations/`, one
+//! module each); `migration`, `container` and `converge` act on the workload.
 
 pub mod action_logic;
 pub mod actions;
 pub mod charm;
 pub mod charm_config;
+pub mod container;
+pub mod converge;
+pub mod dispatch;
+pub mod error;
 pub mod identity_schemas;
+pub mod inputs;
 pub mod integrations;
 pub mod kratos_api;
 pub mod kratos_config;
+pub mod migration;
 pub mod secrets;
 pub mod sensitive;
 pub mod workload;

@@ -44,7 +44,8 @@ pub fn read(model: &Model, id: &str) -> Result<Option<Databag>, ModelError> {
     }
 }
 
-fn random_hex(bytes: usize) -> String {
+/// `bytes` random bytes as lowercase hex.
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut rng = rand::rng();
     (0..bytes)
         .map(|_| format!("{:02x}", rng.random::<u8>()))

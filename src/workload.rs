@@ -3,7 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use juju_rs_ops::pebble::{Check, HttpCheck, Layer, Service};
+use juju_rs_ops::pebble::{Check, CheckLevel, HttpCheck, Layer, Service, ServiceStartup};
+
+use crate::charm_config::ValidConfig;
+use crate::identity_schemas::IdentitySchemaSet;
+use crate::kratos_config::{CourierInputs, Flags, RenderInputs};
 
 pub const CONTAINER: &str = "kratos";
 pub const SERVICE: &str = "kratos";
@@ -25,21 +29,121 @@ pub const DEFAULT_SMTP_URI: &str = "smtps://test:test@mailslurper:1025/?skip_ssl
 /// The environment shared by the `kratos` and `courier` services.
 pub type Environment = BTreeMap<String, String>;
 
+/// Everything the container is converged to: the inputs of `kratos.yaml`, the services'
+/// environment and extra files. The config gives the base; each ready integration adds
+/// its part ([`crate::integrations::Contribute`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    /// What `kratos.yaml` is rendered from.
+    pub render: RenderInputs,
+    /// The environment of both services.
+    pub env: Environment,
+    /// Files to push into the container (path -> content), beside `kratos.yaml`.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl WorkloadSpec {
+    /// The config's part: render inputs and environment that depend on nothing else.
+    pub fn from_config(
+        config: &ValidConfig,
+        identity_schemas: IdentitySchemaSet,
+        verification_template: Option<String>,
+    ) -> WorkloadSpec {
+        let flags = Flags {
+            enable_local_idp: config.enable_local_idp,
+            enforce_mfa: config.enforce_mfa,
+            enable_verification: config.enable_verification,
+            enable_passwordless_login_method: config.enable_passwordless_login_method,
+            enable_oidc_webauthn_sequencing: config.enable_oidc_webauthn_sequencing,
+        };
+        let render = RenderInputs {
+            log_level: config.log_level,
+            flags,
+            identity_schemas,
+            login_ui: None,
+            public_url: None,
+            oidc_providers: Vec::new(),
+            registration_webhooks: Vec::new(),
+            login_webhooks: Vec::new(),
+            courier: CourierInputs {
+                from_address: Some(config.sender_email.clone()).filter(|s| !s.is_empty()),
+                from_name: Some(config.sender_name.clone()).filter(|s| !s.is_empty()),
+                recovery_code_email_html: config.recovery_email_template.clone(),
+                verification_code_email_html: verification_template
+                    .filter(|_| config.enable_verification),
+            },
+            tracing_enabled: false,
+        };
+        WorkloadSpec {
+            env: base_environment(config, &flags),
+            render,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The spec of the default config with the shipped identity schemas (unit tests).
+    #[cfg(test)]
+    pub fn for_tests() -> WorkloadSpec {
+        let config = crate::charm_config::CharmConfig::default()
+            .validate()
+            .unwrap_or_else(|problem| panic!("the default config is invalid: {problem}"));
+        let schemas =
+            crate::identity_schemas::shipped_identity_schemas().unwrap_or_else(|e| panic!("{e}"));
+        WorkloadSpec::from_config(&config, schemas, None)
+    }
+}
+
+/// The environment from the config alone (the database, cookie secret and integrations
+/// add theirs).
+fn base_environment(config: &ValidConfig, flags: &Flags) -> Environment {
+    let mut env = Environment::new();
+    env.insert("LOG_LEVEL".into(), config.log_level.as_str().to_string());
+    env.insert("LOG_FORMAT".into(), "json".into());
+    env.insert("SERVE_PUBLIC_CORS_ENABLED".into(), "true".into());
+    env.insert("DEV".into(), config.dev.to_string());
+    for (name, value) in [
+        ("HTTP_PROXY", &config.proxy.http_proxy),
+        ("HTTPS_PROXY", &config.proxy.https_proxy),
+        ("NO_PROXY", &config.proxy.no_proxy),
+    ] {
+        if let Some(value) = value {
+            env.insert(name.into(), value.clone());
+        }
+    }
+    env.insert(
+        "COURIER_SMTP_FROM_ADDRESS".into(),
+        config.sender_email.clone(),
+    );
+    env.insert("COURIER_SMTP_FROM_NAME".into(), config.sender_name.clone());
+    env.insert(
+        "COURIER_SMTP_CONNECTION_URI".into(),
+        DEFAULT_SMTP_URI.into(),
+    );
+    // The same rule renders `session.whoami.required_aal` (one place: Flags).
+    if flags.whoami_requires_highest_aal() {
+        env.insert(
+            "SESSION_WHOAMI_REQUIRED_AAL".into(),
+            "highest_available".into(),
+        );
+    }
+    env
+}
+
 /// The layer: `kratos` serves (started by Pebble on replan), `courier` is started only on
 /// the leader by the charm, both with the same environment; readiness and liveness checks
 /// on the admin API.
 pub fn layer(environment: &Environment) -> Layer {
-    let service = |summary: &str, command: String, startup: &str| Service {
+    let service = |summary: &str, command: String, startup: ServiceStartup| Service {
         r#override: "replace".into(),
         summary: summary.into(),
         command,
-        startup: Some(startup.into()),
+        startup: Some(startup),
         environment: environment.clone(),
         ..Service::default()
     };
-    let check = |level: &str, path: &str| Check {
+    let check = |level: CheckLevel, path: &str| Check {
         r#override: "replace".into(),
-        level: Some(level.into()),
+        level: Some(level),
         period: "10s".into(),
         threshold: Some(3),
         http: Some(HttpCheck {
@@ -57,7 +161,7 @@ pub fn layer(environment: &Environment) -> Layer {
                 service(
                     "Ory Kratos identity server",
                     format!("kratos serve all --config {CONFIG_FILE}"),
-                    "enabled",
+                    ServiceStartup::Enabled,
                 ),
             ),
             (
@@ -65,18 +169,18 @@ pub fn layer(environment: &Environment) -> Layer {
                 service(
                     "Ory Kratos courier (leader only)",
                     format!("kratos courier watch --config {CONFIG_FILE}"),
-                    "disabled",
+                    ServiceStartup::Disabled,
                 ),
             ),
         ]),
         checks: BTreeMap::from([
             (
                 READY_CHECK.to_string(),
-                check("ready", "/admin/health/ready"),
+                check(CheckLevel::Ready, "/admin/health/ready"),
             ),
             (
                 ALIVE_CHECK.to_string(),
-                check("alive", "/admin/health/alive"),
+                check(CheckLevel::Alive, "/admin/health/alive"),
             ),
         ]),
         log_targets: BTreeMap::new(),

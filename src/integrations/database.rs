@@ -3,12 +3,118 @@
 //! credentials, either in its application databag or, with current postgresql-k8s, in a
 //! Juju secret referenced by `secret-user`.
 
+use juju_rs_ops::model::{Bag, Model};
+use juju_rs_ops::Status;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::{BadRelationData, Databag};
+use super::{BadRelationData, Contribute, Databag, Integration, Reading};
+use crate::error::CharmError;
+use crate::inputs::Inputs;
+use crate::secrets;
 use crate::sensitive::Sensitive;
+use crate::workload::WorkloadSpec;
 
+/// The endpoint.
 pub const ENDPOINT: &str = "pg-database";
+
+/// The status while the provider has not given usable credentials yet.
+const WAITING: &str = "Waiting for database creation";
+
+/// The integration: the leader asks for the database; every unit reads the credentials
+/// (from the databag or the referenced secret).
+pub struct Database;
+
+/// The database this unit uses, and which relation gave it (migrations are recorded per
+/// relation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseConnection {
+    /// The pg-database relation's id.
+    pub relation_id: u32,
+    /// Where and as whom.
+    pub connection: Connection,
+}
+
+impl Integration for Database {
+    type Data = DatabaseConnection;
+
+    /// Without a database Kratos cannot serve.
+    fn absent_status() -> Option<Status> {
+        Some(Status::blocked(format!("Missing integration {ENDPOINT}")))
+    }
+
+    fn read(model: &Model) -> Result<Reading<DatabaseConnection>, CharmError> {
+        let Some(relation) = model.first_relation(ENDPOINT)? else {
+            return Ok(Reading::Absent);
+        };
+        if relation.remote_app.is_none() {
+            return Ok(Reading::Waiting(WAITING.into()));
+        }
+        let offer = match parse_offer(&model.databag(&relation, Bag::RemoteApp)?) {
+            Ok(offer) => offer,
+            Err(bad) => return Ok(bad.into()),
+        };
+        let (endpoint, username, password) = match offer {
+            Offer::Pending => return Ok(Reading::Waiting(WAITING.into())),
+            Offer::Inline {
+                endpoint,
+                username,
+                password,
+            } => (endpoint, username, password),
+            Offer::InSecret {
+                endpoint,
+                secret_id,
+            } => match secrets::read(model, &secret_id)? {
+                None => return Ok(Reading::Waiting(WAITING.into())),
+                Some(content) => match credentials_from_secret(&content) {
+                    Some((username, password)) => (endpoint, username, password),
+                    None => {
+                        return Ok(BadRelationData {
+                            endpoint: ENDPOINT,
+                            message: "the credentials secret has no username and password".into(),
+                        }
+                        .into())
+                    }
+                },
+            },
+        };
+        Ok(Reading::Ready(DatabaseConnection {
+            relation_id: relation.id,
+            connection: Connection {
+                endpoint,
+                database: database_name(model.model_name(), model.app_name()),
+                username,
+                password,
+            },
+        }))
+    }
+
+    /// The leader asks for the database (application bag, and `requested-secrets` in its
+    /// unit bag as the library does).
+    fn publish(model: &Model, inputs: &Inputs) -> Result<(), CharmError> {
+        if !inputs.leader {
+            return Ok(());
+        }
+        let Some(relation) = model.first_relation(ENDPOINT)? else {
+            return Ok(());
+        };
+        model.update_databag(
+            &relation,
+            Bag::LocalApp,
+            &request(model.model_name(), model.app_name()),
+        )?;
+        let unit_request = Databag::from([("requested-secrets".into(), requested_secrets())]);
+        model.update_databag(&relation, Bag::LocalUnit, &unit_request)?;
+        Ok(())
+    }
+}
+
+impl Contribute for DatabaseConnection {
+    fn contribute(&self, workload: &mut WorkloadSpec) {
+        workload
+            .env
+            .insert("DSN".into(), self.connection.dsn().expose().to_string());
+    }
+}
 
 /// The fields a requirer asks to receive as secrets (`requested-secrets`), as the
 /// data_platform_libs requirer lists them.
@@ -107,9 +213,13 @@ pub fn credentials_from_secret(content: &Databag) -> Option<(String, Sensitive)>
 /// A usable database connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connection {
+    /// `host:port`.
     pub endpoint: String,
+    /// The database name.
     pub database: String,
+    /// The role.
     pub username: String,
+    /// The role's password.
     pub password: Sensitive,
 }
 

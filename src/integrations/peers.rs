@@ -2,9 +2,56 @@
 //! JSON-encoded, as the reference charm stores them, so the bag survives a switch
 //! between the two charms.
 
-use super::Databag;
+use juju_rs_ops::model::{Bag, Model, Relation};
+use juju_rs_ops::Status;
 
+use super::{Contribute, Databag, Integration, Reading};
+use crate::error::CharmError;
+use crate::workload::WorkloadSpec;
+
+/// The endpoint.
 pub const ENDPOINT: &str = "kratos-peers";
+
+/// The integration.
+pub struct Peers;
+
+/// The peer relation and the application's databag in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerData {
+    /// The peer relation (to write the application bag).
+    pub relation: Relation,
+    /// The application bag as this hook read it.
+    pub app_bag: Databag,
+}
+
+impl PeerData {
+    /// The workload version that migrated the database of relation `id`, if any.
+    pub fn migrated_version(&self, database_relation_id: u32) -> Option<String> {
+        migrated_version(&self.app_bag, database_relation_id)
+    }
+}
+
+impl Integration for Peers {
+    type Data = PeerData;
+
+    /// Juju creates the peer relation with the application; until then the unit waits.
+    fn absent_status() -> Option<Status> {
+        Some(Status::waiting(format!("Missing integration {ENDPOINT}")))
+    }
+
+    fn read(model: &Model) -> Result<Reading<PeerData>, CharmError> {
+        let Some(relation) = model.first_relation(ENDPOINT)? else {
+            return Ok(Reading::Absent);
+        };
+        let app_bag = model.databag(&relation, Bag::LocalApp)?;
+        Ok(Reading::Ready(PeerData { relation, app_bag }))
+    }
+}
+
+/// The peer data shapes nothing in the workload itself (the migration reads it).
+impl Contribute for PeerData {
+    fn contribute(&self, _workload: &mut WorkloadSpec) {}
+}
 
 /// The key that records which workload version migrated the database of relation `id`.
 pub fn migration_key(database_relation_id: u32) -> String {

@@ -1,16 +1,17 @@
 //! What the rendering of `kratos.yaml` depends on, as typed values.
 //!
 //! Relation and config parsers (elsewhere) build these; [`super::render`] turns them into a
-//! [`super::KratosConfig`]. Values that are secrets are wrapped in [`SecretString`] so they
+//! [`super::KratosConfig`]. Values that are secrets are wrapped in [`Sensitive`] so they
 //! cannot reach a log through `Debug`.
 
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use url::Url;
 
 use crate::identity_schemas::IdentitySchemaSet;
+pub use crate::sensitive::Sensitive;
 
 /// Everything [`super::render`] needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,41 +168,6 @@ pub struct LoginUiUrls {
     pub account_linking_settings: Option<Url>,
 }
 
-/// A string that must not be shown: `Debug` and `Display` print `<redacted>`; serialisation
-/// (into `kratos.yaml`, which must carry it) writes the value.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct SecretString(String);
-
-impl SecretString {
-    /// Wraps a secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that must write it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for SecretString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl Serialize for SecretString {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
 /// An external OIDC provider, as the `kratos-external-idp` relation (external_provider v1) or
 /// the `oidc-providers` ConfigMap describe it.
 #[derive(Debug, Clone, PartialEq)]
@@ -239,21 +205,21 @@ pub enum ProviderKind {
         /// the issuer the provider reports (so no `Url` normalisation such as a trailing `/`).
         issuer_url: String,
         /// Client secret.
-        client_secret: SecretString,
+        client_secret: Sensitive,
     },
     /// Auth0, found by its issuer.
     Auth0 {
         /// Issuer URL, kept exactly as given.
         issuer_url: String,
         /// Client secret.
-        client_secret: SecretString,
+        client_secret: Sensitive,
     },
     /// Microsoft Entra ID.
     Microsoft {
         /// Tenant (id, domain, `common`, `organizations`, `consumers`).
         tenant: String,
         /// Client secret.
-        client_secret: SecretString,
+        client_secret: Sensitive,
     },
     /// Sign in with Apple (signs its own client secret).
     Apple {
@@ -262,14 +228,14 @@ pub enum ProviderKind {
         /// Private key id.
         private_key_id: String,
         /// Private key (PEM).
-        private_key: SecretString,
+        private_key: Sensitive,
     },
     /// One of the social providers that need only a client secret.
     Social {
         /// Which one.
         provider: SocialProvider,
         /// Client secret.
-        client_secret: SecretString,
+        client_secret: Sensitive,
     },
 }
 
@@ -480,7 +446,7 @@ pub enum WebhookAuth {
         /// Header or cookie name.
         name: String,
         /// The key.
-        value: SecretString,
+        value: Sensitive,
         /// Where it goes.
         #[serde(rename = "in")]
         location: ApiKeyLocation,
@@ -490,7 +456,7 @@ pub enum WebhookAuth {
         /// User name.
         user: String,
         /// Password.
-        password: SecretString,
+        password: Sensitive,
     },
 }
 

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::inputs::{LogLevel, SecretString, WebhookAuth};
+use super::inputs::{LogLevel, Sensitive, WebhookAuth};
 
 /// The whole `kratos.yaml`. Secrets that arrive by environment (DSN, cookie secret, SMTP
 /// connection URI) are not part of it.
@@ -476,7 +476,7 @@ pub struct OidcProviderConfig {
     pub client_id: String,
     /// `client_secret`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<SecretString>,
+    pub client_secret: Option<Sensitive>,
     /// `issuer_url`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issuer_url: Option<String>,
@@ -495,7 +495,7 @@ pub struct OidcProviderConfig {
     pub apple_private_key_id: Option<String>,
     /// `apple_private_key`
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub apple_private_key: Option<SecretString>,
+    pub apple_private_key: Option<Sensitive>,
 }
 
 /// `courier`

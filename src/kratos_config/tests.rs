@@ -64,8 +64,8 @@ fn inputs() -> RenderInputs {
     }
 }
 
-fn secret(text: &str) -> SecretString {
-    SecretString::new(text)
+fn secret(text: &str) -> Sensitive {
+    Sensitive::new(text)
 }
 
 fn providers() -> Vec<OidcProvider> {
@@ -1001,22 +1001,9 @@ fn rendering_is_deterministic() {
 
 const KRATOS_VERSIONS: [&str; 2] = ["v1.3.1", "v26.2.0"];
 
-/// `shared/kratos`, beside the repository (`<repo>/../shared/kratos`) or beside an ancestor of
-/// it (a worktree nested one level deeper).
+/// Kratos's schemas, copied into the repository (see `testdata/kratos-schemas/README.md`).
 fn kratos_schema_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .skip(1)
-        .map(|dir| dir.join("shared").join("kratos"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "Kratos's JSON schemas are missing: expected them in {}/../shared/kratos \
-                 (the project's shared/ directory beside the repository)",
-                manifest.display()
-            )
-        })
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/kratos-schemas")
 }
 
 fn read_json(path: &Path) -> Value {

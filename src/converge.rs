@@ -1,0 +1,136 @@
+//! Bringing the container to a [`WorkloadSpec`]: render `kratos.yaml`, push files only
+//! when their content changed, lay the Pebble layer, restart or replan, run the courier on
+//! the leader only, and read the workload's health.
+
+use std::collections::BTreeMap;
+
+use juju_rs_ops::pebble::{Pebble, PushOptions, ServiceInfo};
+use juju_rs_ops::Status;
+
+use crate::error::CharmError;
+use crate::kratos_config;
+use crate::workload::{self, WorkloadSpec};
+
+/// `kratos.yaml` for the spec; the error is a `blocked` message.
+pub fn render(spec: &WorkloadSpec) -> Result<String, String> {
+    kratos_config::render(&spec.render)
+        .and_then(|rendered| rendered.to_yaml())
+        .map_err(|e| format!("Cannot render the Kratos configuration: {e}"))
+}
+
+/// Brings the container to the spec: files pushed only when their content changed; a
+/// changed file restarts Kratos (and the courier on the leader) in one change; otherwise
+/// a changed layer is replanned. The courier runs on the leader only.
+pub fn apply(
+    pebble: &dyn Pebble,
+    leader: bool,
+    rendered: &str,
+    spec: &WorkloadSpec,
+) -> Result<(), CharmError> {
+    let mut files_changed =
+        push_if_changed(pebble, workload::CONFIG_FILE, rendered.as_bytes(), 0o600)?;
+    for (path, content) in &spec.files {
+        files_changed |= push_if_changed(pebble, path, content, 0o644)?;
+    }
+
+    let layer = workload::layer(&spec.env);
+    let plan = pebble.plan()?;
+    let layer_changed = [workload::SERVICE, workload::COURIER]
+        .iter()
+        .any(|name| plan.services.get(*name) != layer.services.get(*name))
+        || [workload::READY_CHECK, workload::ALIVE_CHECK]
+            .iter()
+            .any(|name| plan.checks.get(*name) != layer.checks.get(*name));
+    if layer_changed {
+        pebble.add_layer(workload::LAYER_LABEL, &layer, true)?;
+    }
+
+    let services = service_states(pebble)?;
+    let running = |name: &str| services.get(name).is_some_and(ServiceInfo::is_running);
+    if files_changed {
+        let mut restart = vec![workload::SERVICE];
+        if leader {
+            restart.push(workload::COURIER);
+        }
+        pebble.restart(&restart)?;
+    } else if layer_changed || !running(workload::SERVICE) {
+        pebble.replan()?;
+    }
+    if leader && !files_changed && !running(workload::COURIER) {
+        pebble.start(&[workload::COURIER])?;
+    }
+    if !leader && running(workload::COURIER) {
+        pebble.stop(&[workload::COURIER])?;
+    }
+    Ok(())
+}
+
+/// Pushes `content` unless the file already holds it; returns whether it pushed.
+fn push_if_changed(
+    pebble: &dyn Pebble,
+    path: &str,
+    content: &[u8],
+    permissions: u32,
+) -> Result<bool, CharmError> {
+    match pebble.pull(path) {
+        Ok(current) if current == content => return Ok(false),
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(e.into()),
+    }
+    let options = PushOptions {
+        make_dirs: true,
+        permissions: Some(permissions),
+        ..PushOptions::default()
+    };
+    pebble.push(path, content, &options)?;
+    Ok(true)
+}
+
+fn service_states(pebble: &dyn Pebble) -> Result<BTreeMap<String, ServiceInfo>, CharmError> {
+    Ok(pebble
+        .services(&[workload::SERVICE, workload::COURIER])?
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect())
+}
+
+/// Stops whatever of Kratos runs (without a database Kratos must not serve).
+pub fn stop(pebble: &dyn Pebble) -> Result<(), CharmError> {
+    let running: Vec<String> = service_states(pebble)?
+        .into_values()
+        .filter(ServiceInfo::is_running)
+        .map(|s| s.name)
+        .collect();
+    if !running.is_empty() {
+        let names: Vec<&str> = running.iter().map(String::as_str).collect();
+        pebble.stop(&names)?;
+    }
+    Ok(())
+}
+
+/// The workload's health as a status.
+pub fn health(pebble: &dyn Pebble, leader: bool) -> Result<Status, CharmError> {
+    let services = service_states(pebble)?;
+    let failed = |name: &str| services.get(name).is_some_and(ServiceInfo::is_failed);
+    if failed(workload::SERVICE) {
+        return Ok(Status::blocked(
+            "Failed to start the service, please check the kratos container logs",
+        ));
+    }
+    let ready_failing = pebble
+        .checks(&[workload::READY_CHECK])?
+        .iter()
+        .any(|c| c.failures > 0);
+    if ready_failing {
+        return Ok(Status::blocked(
+            "Failed to start the service, please check the kratos container logs",
+        ));
+    }
+    if leader && failed(workload::COURIER) {
+        return Ok(Status::blocked(
+            "Failed to start the courier service, please check the 'courier' logs on the kratos container",
+        ));
+    }
+    Ok(Status::active(""))
+}

@@ -1,0 +1,16 @@
+//! The charm's own failures.
+
+use juju_rs_ops::model::ModelError;
+use juju_rs_ops::pebble::PebbleError;
+
+/// Failures of the charm's machinery (hook tools, Pebble): the hook fails and Juju retries
+/// it. Problems with inputs are not errors: they are statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum CharmError {
+    /// A hook tool failed.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Pebble in the workload container failed.
+    #[error("Pebble in the kratos container: {0}")]
+    Pebble(#[from] PebbleError),
+}

@@ -1,0 +1,123 @@
+//! Everything the unit converges on, gathered once per event: leadership, the config, the
+//! cookie secret and every integration's typed reading.
+
+use juju_rs_ops::{Context, Status};
+
+use crate::charm_config::{CharmConfig, ValidConfig};
+use crate::error::CharmError;
+use crate::integrations::{database, hydra, login_ui, peers};
+use crate::integrations::{Contribute, Integration, Reading};
+use crate::secrets;
+use crate::sensitive::Sensitive;
+use crate::workload::WorkloadSpec;
+
+/// Declares the integrations: one line each (field name and type implementing
+/// [`Integration`]), in the order their statuses are reported. It generates the
+/// [`Integrations`] struct and its read, status, contribute and publish passes.
+macro_rules! integrations {
+    ($($field:ident: $integration:ty),+ $(,)?) => {
+        /// Every integration's reading.
+        #[derive(Debug, Clone)]
+        pub struct Integrations {
+            $(
+                #[doc = concat!("`", stringify!($integration), "`")]
+                pub $field: Reading<<$integration as Integration>::Data>,
+            )+
+        }
+
+        impl Integrations {
+            fn read(ctx: &Context) -> Result<Integrations, CharmError> {
+                Ok(Integrations {
+                    $($field: <$integration>::read(&ctx.model)?,)+
+                })
+            }
+
+            /// The statuses of the integrations that are not ready (and required, or
+            /// related).
+            pub fn statuses(&self) -> Vec<Status> {
+                [$(self.$field.status(<$integration>::absent_status()),)+]
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+
+            /// Adds every ready integration's part to the workload.
+            pub fn contribute(&self, workload: &mut WorkloadSpec) {
+                $(if let Some(data) = self.$field.ready() {
+                    data.contribute(workload);
+                })+
+            }
+
+            /// Writes what each integration publishes.
+            pub fn publish(ctx: &Context, inputs: &Inputs) -> Result<(), CharmError> {
+                $(<$integration>::publish(&ctx.model, inputs)?;)+
+                Ok(())
+            }
+        }
+    };
+}
+
+integrations! {
+    peers: peers::Peers,
+    database: database::Database,
+    hydra: hydra::Hydra,
+    login_ui: login_ui::LoginUi,
+}
+
+/// What one event converges on.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// Whether this unit leads.
+    pub leader: bool,
+    /// The validated config (blocked naming the option when invalid).
+    pub config: Reading<ValidConfig>,
+    /// The application's cookie secret (waiting until the leader created it).
+    pub cookie: Reading<Sensitive>,
+    /// Every integration.
+    pub integrations: Integrations,
+}
+
+impl Inputs {
+    /// Reads everything (creating the cookie secret on the leader when it is missing).
+    pub fn gather(ctx: &Context) -> Result<Inputs, CharmError> {
+        let leader = ctx.model.is_leader()?;
+        let config = read_config(ctx);
+        let cookie = match secrets::cookie_secret(&ctx.model, leader)? {
+            Some(cookie) => Reading::Ready(cookie),
+            None => Reading::Waiting("Waiting for secret creation".into()),
+        };
+        Ok(Inputs {
+            leader,
+            config,
+            cookie,
+            integrations: Integrations::read(ctx)?,
+        })
+    }
+
+    /// The statuses of every input that is not ready, in checklist order.
+    pub fn statuses(&self) -> Vec<Status> {
+        let mut statuses: Vec<Status> = [self.config.status(None), self.cookie.status(None)]
+            .into_iter()
+            .flatten()
+            .collect();
+        statuses.extend(self.integrations.statuses());
+        statuses
+    }
+
+    /// Writes what this unit publishes to its integrations.
+    pub fn publish(&self, ctx: &Context) -> Result<(), CharmError> {
+        Integrations::publish(ctx, self)
+    }
+}
+
+/// Reads and validates the config; a problem blocks naming the option.
+fn read_config(ctx: &Context) -> Reading<ValidConfig> {
+    let config: CharmConfig = match ctx.model.config() {
+        Ok(config) => config,
+        Err(e) => return Reading::Blocked(format!("Invalid config: {e}")),
+    };
+    match config.validate() {
+        Ok(valid) => Reading::Ready(valid),
+        Err(problem) => Reading::Blocked(problem.to_string()),
+    }
+}

@@ -1,0 +1,708 @@
+//! The charm's reconcile in-process: the framework's Harness (the hook tools' semantics
+//! over an in-memory model) and FakePebble, one test per branch, milliseconds each, no
+//! root and no Pebble binary.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use juju_rs_ops::pebble::{ExecOutput, Pebble, PebbleError};
+use juju_rs_ops_testing::state::{ModelState, Relation, Secret, SecretOwner};
+use juju_rs_ops_testing::{EventSpec, FakePebble, FakePebbleConnector, Harness};
+
+const LEADER: &str = "kratos/0";
+const FOLLOWER: &str = "kratos/1";
+const CONFIG_FILE: &str = "/etc/config/kratos/kratos.yaml";
+const PEERS_ID: u32 = 0;
+const DB_ID: u32 = 1;
+const DB_PASSWORD: &str = "s3cr3t-pw";
+
+/// A model and one fake container per unit.
+struct World {
+    harness: Harness,
+    containers: BTreeMap<String, FakePebbleConnector>,
+}
+
+fn db_relation() -> Relation {
+    Relation::new(DB_ID, "pg-database", "postgresql_client", "postgresql-k8s")
+        .with_remote_unit("postgresql-k8s/0", Vec::<(String, String)>::new())
+        .with_remote_app_data([
+            ("endpoints", "pg-0.pg-endpoints:5432"),
+            ("username", "relation_id_1"),
+            ("password", DB_PASSWORD),
+        ])
+}
+
+/// A container whose `kratos version` prints `version` and whose migrations succeed.
+fn container(version: &str) -> FakePebbleConnector {
+    let connector = FakePebbleConnector::new();
+    let fake = connector.add("kratos");
+    set_kratos_version(&fake, version);
+    fake.on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
+    connector
+}
+
+fn set_kratos_version(fake: &FakePebble, version: &str) {
+    let stdout = format!("Version:\t\t{version}\nBuild Commit:\tabc\n");
+    fake.on_exec(["kratos", "version"], move |_| Ok(exit(0, &stdout, "")));
+}
+
+fn exit(code: i32, stdout: &str, stderr: &str) -> ExecOutput {
+    ExecOutput {
+        command: Vec::new(),
+        exit_code: code,
+        stdout: stdout.as_bytes().to_vec(),
+        stderr: stderr.as_bytes().to_vec(),
+    }
+}
+
+impl World {
+    /// Two units (kratos/0 leads), the peer relation and a ready database.
+    fn new() -> World {
+        let mut state = ModelState::new("kratos")
+            .with_unit(LEADER)
+            .with_unit(FOLLOWER)
+            .with_leader(LEADER)
+            .with_relation(
+                Relation::peer(PEERS_ID, "kratos-peers", "kratos_peers", "kratos")
+                    .with_local_unit(FOLLOWER),
+            )
+            .with_relation(db_relation());
+        state
+            .load_config_defaults(include_str!("../config.yaml"))
+            .expect("config.yaml");
+        state.issued_relation_ids = 2;
+        World {
+            harness: Harness::new(state, LEADER),
+            containers: [LEADER, FOLLOWER]
+                .into_iter()
+                .map(|unit| (unit.to_string(), container("v1.3.1")))
+                .collect(),
+        }
+    }
+
+    fn fake(&self, unit: &str) -> Rc<FakePebble> {
+        self.containers[unit].add("kratos")
+    }
+
+    /// Runs a hook on `unit`; panics if the charm errors (a hook error).
+    fn run(&mut self, unit: &str, spec: &EventSpec) {
+        self.try_run(unit, spec).expect("the hook succeeds");
+    }
+
+    fn try_run(&mut self, unit: &str, spec: &EventSpec) -> Result<(), String> {
+        let connector = Box::new(self.containers[unit].clone());
+        self.harness.set_unit(unit);
+        self.harness
+            .run(spec, connector, charm_kratos::dispatch::dispatch)
+            .map_err(|e| e.to_string())
+    }
+
+    fn hook(&mut self, unit: &str, name: &str) {
+        self.run(unit, &EventSpec::hook(name));
+    }
+
+    fn status(&self, unit: &str) -> (String, String) {
+        let status = &self.harness.state().unit(unit).expect("unit").status;
+        (status.status.clone(), status.message.clone())
+    }
+
+    fn config(&self, unit: &str) -> String {
+        String::from_utf8(self.fake(unit).file(CONFIG_FILE).unwrap_or_default()).expect("utf-8")
+    }
+
+    fn env(&self, unit: &str) -> BTreeMap<String, String> {
+        self.fake(unit).current_plan().services["kratos"]
+            .environment
+            .clone()
+    }
+
+    fn db_remote(&mut self) -> &mut BTreeMap<String, String> {
+        let relation = self.harness.state_mut().relation_mut(DB_ID).expect("db");
+        relation
+            .app_data
+            .entry("postgresql-k8s".into())
+            .or_default()
+    }
+
+    fn set_config(&mut self, key: &str, value: impl Into<serde_json::Value>) {
+        self.harness
+            .state_mut()
+            .config
+            .insert(key.into(), value.into());
+    }
+
+    /// Deploys both units to active.
+    fn active() -> World {
+        let mut world = World::new();
+        world.hook(LEADER, "install");
+        world.hook(LEADER, "config-changed");
+        world.hook(FOLLOWER, "config-changed");
+        assert_eq!(
+            world.status(LEADER).0,
+            "active",
+            "{:?}",
+            world.status(LEADER)
+        );
+        assert_eq!(world.status(FOLLOWER).0, "active");
+        world.fake(LEADER).clear_calls();
+        world.fake(FOLLOWER).clear_calls();
+        world
+    }
+
+    fn pushes(&self, unit: &str) -> usize {
+        self.fake(unit)
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, juju_rs_ops_testing::PebbleCall::Push { path } if path == CONFIG_FILE))
+            .count()
+    }
+
+    /// No push of the config and no service change since the last `clear_calls`.
+    fn assert_workload_untouched(&self, unit: &str) {
+        use juju_rs_ops_testing::PebbleCall;
+        let calls = self.fake(unit).calls();
+        assert!(
+            !calls.iter().any(|c| matches!(
+                c,
+                PebbleCall::Push { .. }
+                    | PebbleCall::AddLayer { .. }
+                    | PebbleCall::Restart(_)
+                    | PebbleCall::Stop(_)
+                    | PebbleCall::Replan
+            )),
+            "{calls:?}"
+        );
+    }
+}
+
+#[test]
+fn deploy_migrates_once_and_goes_active_with_the_courier_on_the_leader() {
+    let world = World::active();
+    let leader = world.fake(LEADER);
+    let migrations = leader
+        .exec_requests()
+        .iter()
+        .filter(|r| r.command.get(1).is_some_and(|c| c == "migrate"))
+        .count();
+    assert_eq!(migrations, 1);
+    assert_eq!(leader.service_state("kratos").as_deref(), Some("active"));
+    assert_eq!(leader.service_state("courier").as_deref(), Some("active"));
+    assert_eq!(
+        world.fake(FOLLOWER).service_state("courier").as_deref(),
+        Some("inactive")
+    );
+    let peers = world.harness.state().relation(PEERS_ID).unwrap();
+    assert_eq!(peers.app_bag("kratos")["migration_version_1"], "\"v1.3.1\"");
+    let state = world.harness.state();
+    let unit = state.unit(LEADER).unwrap();
+    assert_eq!(unit.workload_version, "v1.3.1");
+    assert_eq!(unit.opened_ports.len(), 2);
+    let env = world.env(LEADER);
+    assert!(env["DSN"].contains(DB_PASSWORD));
+    assert!(env["SECRETS_COOKIE"].starts_with("[\""));
+    let request = state.relation(DB_ID).unwrap().app_bag("kratos");
+    assert_eq!(request["database"], "test-model_kratos");
+    assert!(!world.status(LEADER).1.contains(DB_PASSWORD));
+}
+
+#[test]
+fn an_unchanged_config_neither_pushes_nor_restarts() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.pushes(LEADER), 0);
+    assert_eq!(world.fake(LEADER).service_restarts("kratos"), 0);
+    world.assert_workload_untouched(LEADER);
+}
+
+#[test]
+fn a_config_change_restarts_kratos_and_the_courier_in_one_change() {
+    let mut world = World::active();
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    let calls = world.fake(LEADER).calls();
+    let restarts: Vec<_> = calls
+        .iter()
+        .filter(|c| matches!(c, juju_rs_ops_testing::PebbleCall::Restart(_)))
+        .collect();
+    assert_eq!(restarts.len(), 1, "{calls:?}");
+    assert_eq!(world.env(LEADER)["LOG_LEVEL"], "debug");
+    assert!(world.config(LEADER).contains("level: debug"));
+}
+
+#[test]
+fn bad_config_blocks_naming_the_option_and_keeps_the_last_good_workload() {
+    let mut world = World::active();
+    let before = world.config(LEADER);
+    world.set_config("log_level", "loud");
+    world.hook(LEADER, "config-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("log_level"), "{message}");
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.config(LEADER), before);
+    world.set_config("log_level", "info");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn config_identity_schemas_are_the_rendered_set() {
+    let mut world = World::active();
+    let schema = r#"{"employee": {"type": "object", "properties": {"traits": {"properties": {"email": {"type": "string"}}}}}}"#;
+    world.set_config("identity_schemas", schema);
+    world.set_config("default_identity_schema_id", "employee");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert!(world.config(LEADER).contains("default_schema_id: employee"));
+    world.set_config("identity_schemas", r#"{"employee": {"type": "object"}}"#);
+    world.hook(LEADER, "config-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("declares no traits"), "{message}");
+}
+
+#[test]
+fn without_a_database_the_unit_blocks_and_kratos_stops() {
+    let mut world = World::active();
+    let relation = world.harness.state().relation(DB_ID).cloned().unwrap();
+    world.run(LEADER, &EventSpec::relation("broken", &relation, None));
+    let (status, message) = world.status(LEADER);
+    assert_eq!(
+        (status.as_str(), message.as_str()),
+        ("blocked", "Missing integration pg-database")
+    );
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("inactive")
+    );
+    assert_eq!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("inactive")
+    );
+}
+
+#[test]
+fn database_pending_waits_and_changes_nothing() {
+    let mut world = World::active();
+    world.db_remote().clear();
+    world.hook(LEADER, "update-status");
+    assert_eq!(
+        world.status(LEADER),
+        ("waiting".into(), "Waiting for database creation".into())
+    );
+    world.assert_workload_untouched(LEADER);
+}
+
+#[test]
+fn database_partial_data_waits() {
+    let mut world = World::active();
+    world.db_remote().remove("password");
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "waiting");
+    world.assert_workload_untouched(LEADER);
+}
+
+#[test]
+fn database_garbage_endpoints_block_naming_the_relation_without_the_password() {
+    let mut world = World::active();
+    world
+        .db_remote()
+        .insert("endpoints".into(), "not-an-endpoint".into());
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("pg-database") && message.contains("endpoints"),
+        "{message}"
+    );
+    assert!(!message.contains(DB_PASSWORD));
+    world.assert_workload_untouched(LEADER);
+}
+
+#[test]
+fn database_credentials_from_a_secret_missing_or_incomplete() {
+    let mut world = World::new();
+    let secret = Secret::new(
+        SecretOwner::Application("postgresql-k8s".into()),
+        [("username", "u"), ("password", "from-secret")],
+    )
+    .with_grant(DB_ID, "kratos");
+    let secret_id = secret.id.clone();
+    world.harness.state_mut().secrets.push(secret);
+    {
+        let remote = world.db_remote();
+        remote.remove("username");
+        remote.remove("password");
+        remote.insert("secret-user".into(), secret_id.clone());
+    }
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert!(world.env(LEADER)["DSN"].contains("from-secret"));
+
+    // The provider points at a secret that is not there (yet): waiting.
+    world
+        .db_remote()
+        .insert("secret-user".into(), "secret:cs7bu5ou8jb6f8vv0cig".into());
+    world.hook(LEADER, "update-status");
+    assert_eq!(
+        world.status(LEADER),
+        ("waiting".into(), "Waiting for database creation".into())
+    );
+
+    // A secret without a password: blocked naming the relation.
+    let partial = Secret::new(
+        SecretOwner::Application("postgresql-k8s".into()),
+        [("username", "u")],
+    )
+    .with_grant(DB_ID, "kratos");
+    let partial_id = partial.id.clone();
+    world.harness.state_mut().secrets.push(partial);
+    world.db_remote().insert("secret-user".into(), partial_id);
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("pg-database"), "{message}");
+}
+
+#[test]
+fn without_the_peer_relation_the_unit_waits() {
+    let mut world = World::new();
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != PEERS_ID);
+    world.hook(LEADER, "install");
+    assert_eq!(
+        world.status(LEADER),
+        ("waiting".into(), "Missing integration kratos-peers".into())
+    );
+    assert!(world.fake(LEADER).file(CONFIG_FILE).is_none());
+}
+
+#[test]
+fn a_follower_waits_for_the_cookie_secret_and_the_migration() {
+    let mut world = World::new();
+    world.hook(FOLLOWER, "install");
+    assert_eq!(
+        world.status(FOLLOWER),
+        ("waiting".into(), "Waiting for secret creation".into())
+    );
+    world.hook(LEADER, "install");
+    world
+        .harness
+        .state_mut()
+        .relation_mut(PEERS_ID)
+        .unwrap()
+        .app_data
+        .clear();
+    world.hook(FOLLOWER, "update-status");
+    assert_eq!(
+        world.status(FOLLOWER),
+        (
+            "waiting".into(),
+            "Waiting for leader unit to run the migration".into()
+        )
+    );
+    assert!(world
+        .fake(FOLLOWER)
+        .exec_requests()
+        .iter()
+        .all(|r| r.command.get(1).is_none_or(|c| c != "migrate")));
+}
+
+#[test]
+fn an_unreachable_container_waits() {
+    let mut world = World::new();
+    world.fake(LEADER).set_cannot_connect(true);
+    world.hook(LEADER, "install");
+    assert_eq!(
+        world.status(LEADER),
+        ("waiting".into(), "Waiting for the kratos container".into())
+    );
+}
+
+#[test]
+fn a_failing_kratos_version_waits_and_is_retried() {
+    let mut world = World::new();
+    world
+        .fake(LEADER)
+        .on_exec(["kratos", "version"], |_| Ok(exit(1, "", "boom")));
+    world.hook(LEADER, "install");
+    assert_eq!(
+        world.status(LEADER),
+        (
+            "waiting".into(),
+            "Waiting for the Kratos version from the container".into()
+        )
+    );
+    set_kratos_version(&world.fake(LEADER), "v1.3.1");
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn the_version_is_cached_for_the_life_of_the_container() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    world.hook(LEADER, "update-status");
+    let version_execs = world
+        .fake(LEADER)
+        .exec_requests()
+        .iter()
+        .filter(|r| r.command.get(1).is_some_and(|c| c == "version"))
+        .count();
+    // The two from deploy (install, config-changed read it once: the first) stay the only ones.
+    assert_eq!(version_execs, 1);
+}
+
+#[test]
+fn a_new_container_on_the_same_node_is_read_again_and_migrated_for_its_version() {
+    let mut world = World::active();
+    // The container is replaced (juju refresh / attach-resource) by one running a newer
+    // Kratos. Pebble's boot id is the node's, so it is the same as before.
+    let boot_id = world.fake(LEADER).system_info().unwrap().boot_id;
+    let replaced = container("v1.4.0");
+    assert_eq!(
+        replaced.add("kratos").system_info().unwrap().boot_id,
+        boot_id
+    );
+    world.containers.insert(LEADER.into(), replaced);
+    world.run(LEADER, &EventSpec::pebble_ready("kratos"));
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    assert_eq!(
+        world.harness.state().unit(LEADER).unwrap().workload_version,
+        "v1.4.0"
+    );
+    let peers = world.harness.state().relation(PEERS_ID).unwrap();
+    assert_eq!(peers.app_bag("kratos")["migration_version_1"], "\"v1.4.0\"");
+    let migrated = world
+        .fake(LEADER)
+        .exec_requests()
+        .iter()
+        .any(|r| r.command.get(1).is_some_and(|c| c == "migrate"));
+    assert!(migrated);
+}
+
+#[test]
+fn a_failed_migration_blocks_then_recovers() {
+    let mut world = World::new();
+    world.fake(LEADER).on_exec(["kratos", "migrate"], |_| {
+        Ok(exit(
+            1,
+            &format!("Error: cannot reach postgres://u:{DB_PASSWORD}@db/k\n"),
+            "",
+        ))
+    });
+    world.hook(LEADER, "install");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("run-migration"), "{message}");
+    let logs = &world.harness.state().unit(LEADER).unwrap().logs;
+    assert!(logs.iter().all(|l| !l.message.contains(DB_PASSWORD)));
+    assert!(world.fake(LEADER).file(CONFIG_FILE).is_none());
+
+    world
+        .fake(LEADER)
+        .on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn a_crashed_service_is_started_again() {
+    let mut world = World::active();
+    world.fake(LEADER).set_service_state("kratos", "error");
+    world.hook(LEADER, "update-status");
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
+    );
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn a_failing_ready_check_blocks_pointing_at_the_logs() {
+    let mut world = World::active();
+    world.fake(LEADER).set_check("ready", "down", 3);
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("kratos container logs"), "{message}");
+}
+
+#[test]
+fn a_deposed_leader_stops_its_courier() {
+    let mut world = World::active();
+    world.harness.state_mut().leader = Some(FOLLOWER.into());
+    world.hook(FOLLOWER, "leader-elected");
+    world.hook(LEADER, "leader-settings-changed");
+    assert_eq!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("inactive")
+    );
+    assert_eq!(
+        world.fake(FOLLOWER).service_state("courier").as_deref(),
+        Some("active")
+    );
+}
+
+fn hydra_relation(data: &[(&str, &str)]) -> Relation {
+    Relation::new(2, "hydra-endpoint-info", "hydra_endpoints", "hydra")
+        .with_remote_unit("hydra/0", Vec::<(String, String)>::new())
+        .with_remote_app_data(data.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+#[test]
+fn hydra_complete_partial_and_garbage() {
+    let mut world = World::active();
+    world.harness.state_mut().relations.push(hydra_relation(&[
+        ("admin_endpoint", "http://hydra.m.svc:4445"),
+        ("public_endpoint", "https://hydra.example.com"),
+    ]));
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(
+        world.env(LEADER)["OAUTH2_PROVIDER_URL"],
+        "http://hydra.m.svc:4445"
+    );
+
+    let world_env = world.env(LEADER);
+    world.fake(LEADER).clear_calls();
+    let relation = world.harness.state_mut().relation_mut(2).unwrap();
+    relation.app_data.insert(
+        "hydra".into(),
+        BTreeMap::from([("admin_endpoint".into(), "http://other:4445".into())]),
+    );
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(message.contains("hydra-endpoint-info") && message.contains("public_endpoint"));
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.env(LEADER), world_env);
+
+    let relation = world.harness.state_mut().relation_mut(2).unwrap();
+    relation.app_data.insert(
+        "hydra".into(),
+        BTreeMap::from([
+            ("admin_endpoint".into(), "hydra:4445".into()),
+            ("public_endpoint".into(), "https://h".into()),
+        ]),
+    );
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("admin_endpoint"), "{message}");
+    world.assert_workload_untouched(LEADER);
+}
+
+const PAGES: [&str; 8] = [
+    "login",
+    "error",
+    "settings",
+    "recovery",
+    "verification",
+    "registration",
+    "webauthn_settings",
+    "account_linking_settings",
+];
+
+fn login_ui_relation(id: u32, pages: &[&str]) -> Relation {
+    Relation::new(id, "ui-endpoint-info", "login_ui_endpoints", "login-ui")
+        .with_remote_unit("login-ui/0", Vec::<(String, String)>::new())
+        .with_remote_app_data(
+            pages
+                .iter()
+                .map(|p| (format!("{p}_url"), format!("https://ui.example.com/ui/{p}"))),
+        )
+}
+
+#[test]
+fn login_ui_complete_partial_and_conflicting() {
+    let mut world = World::active();
+    world
+        .harness
+        .state_mut()
+        .relations
+        .push(login_ui_relation(3, &PAGES[..5]));
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("registration_url") && message.contains("ui-endpoint-info"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+
+    world.harness.state_mut().relations.retain(|r| r.id != 3);
+    world
+        .harness
+        .state_mut()
+        .relations
+        .push(login_ui_relation(3, &PAGES));
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert!(world
+        .config(LEADER)
+        .contains("https://ui.example.com/ui/login"));
+
+    world
+        .harness
+        .state_mut()
+        .relations
+        .push(login_ui_relation(4, &PAGES[..1]));
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "update-status");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(message.contains("more than one"), "{message}");
+    world.assert_workload_untouched(LEADER);
+}
+
+fn run_action(world: &mut World, unit: &str, name: &str) -> juju_rs_ops_testing::state::ActionRun {
+    let connector = Box::new(world.containers[unit].clone());
+    world.harness.set_unit(unit);
+    let (result, run) = world.harness.run_action(
+        name,
+        serde_json::Map::new(),
+        connector,
+        charm_kratos::dispatch::dispatch,
+    );
+    result.expect("the action's hook succeeds");
+    run
+}
+
+#[test]
+fn run_migration_is_refused_on_a_follower_and_recovers_the_leader() {
+    let mut world = World::new();
+    let fail = |_: &_| -> Result<ExecOutput, PebbleError> { Ok(exit(1, "Error: no role\n", "")) };
+    world.fake(LEADER).on_exec(["kratos", "migrate"], fail);
+    world.hook(LEADER, "install");
+    assert_eq!(world.status(LEADER).0, "blocked");
+
+    let refused = run_action(&mut world, FOLLOWER, "run-migration");
+    assert!(refused.failed);
+    assert!(refused.message.unwrap_or_default().contains("leader"));
+
+    let failed = run_action(&mut world, LEADER, "run-migration");
+    assert!(failed.failed);
+    assert!(failed.message.unwrap_or_default().contains("no role"));
+
+    world
+        .fake(LEADER)
+        .on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
+    let done = run_action(&mut world, LEADER, "run-migration");
+    assert!(!done.failed, "{:?}", done.message);
+    assert_eq!(done.results["version"], "v1.3.1");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
+    );
+}
