@@ -79,30 +79,39 @@ pub struct CreateAdminAccountParams {
 
 /// Parameters of `reset-password`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+// No deny_unknown_fields: serde ignores it next to `flatten`. Juju refuses unknown
+// parameters before the charm runs (actions.yaml: additionalProperties: false).
+#[serde(rename_all = "kebab-case")]
 pub struct ResetPasswordParams {
-    pub identity_id: Option<String>,
-    pub email: Option<String>,
+    /// Which identity (`identity-id` or `email`).
+    #[serde(flatten)]
+    pub identity: IdentityParams,
     pub password_secret_id: Option<String>,
 }
 
 /// Parameters of `reset-identity-mfa`. `mfa_type` stays a string so that a bad value
 /// gets this action's own message rather than a deserialiser's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+// No deny_unknown_fields: serde ignores it next to `flatten`. Juju refuses unknown
+// parameters before the charm runs (actions.yaml: additionalProperties: false).
+#[serde(rename_all = "kebab-case")]
 pub struct ResetIdentityMfaParams {
-    pub identity_id: Option<String>,
-    pub email: Option<String>,
+    /// Which identity (`identity-id` or `email`).
+    #[serde(flatten)]
+    pub identity: IdentityParams,
     pub mfa_type: String,
 }
 
 /// Parameters of `unlink-oidc-account`. `credential_id` is an OIDC identifier as
 /// `list-oidc-accounts` prints it (`<provider>:<subject>`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+// No deny_unknown_fields: serde ignores it next to `flatten`. Juju refuses unknown
+// parameters before the charm runs (actions.yaml: additionalProperties: false).
+#[serde(rename_all = "kebab-case")]
 pub struct UnlinkOidcAccountParams {
-    pub identity_id: Option<String>,
-    pub email: Option<String>,
+    /// Which identity (`identity-id` or `email`).
+    #[serde(flatten)]
+    pub identity: IdentityParams,
     pub credential_id: String,
 }
 
@@ -228,7 +237,7 @@ pub fn get_identity<A: KratosAdmin + ?Sized>(
     admin: &A,
     params: &IdentityParams,
 ) -> Result<ActionOutput, ActionFailure> {
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.selector()?;
     ensure_ready(admin)?;
     let identity = resolve(admin, &selector, &[])?;
     Ok(ActionOutput {
@@ -242,7 +251,7 @@ pub fn delete_identity<A: KratosAdmin + ?Sized>(
     admin: &A,
     params: &IdentityParams,
 ) -> Result<ActionOutput, ActionFailure> {
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.selector()?;
     ensure_ready(admin)?;
     let id = resolve(admin, &selector, &[])?.id;
     admin
@@ -329,7 +338,7 @@ pub fn reset_password<A: KratosAdmin + ?Sized>(
     password: Option<&Sensitive>,
 ) -> Result<ActionOutput, ActionFailure> {
     scrubbed(password, || {
-        let selector = selector(&params.identity_id, &params.email)?;
+        let selector = params.identity.selector()?;
         ensure_ready(admin)?;
         let identity = resolve(admin, &selector, &[])?;
         match password {
@@ -367,7 +376,7 @@ pub fn invalidate_identity_sessions<A: KratosAdmin + ?Sized>(
     admin: &A,
     params: &IdentityParams,
 ) -> Result<ActionOutput, ActionFailure> {
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.selector()?;
     ensure_ready(admin)?;
     let id = resolve(admin, &selector, &[])?.id;
     let (invalidated, line) = match admin.delete_sessions(&id) {
@@ -395,7 +404,7 @@ pub fn reset_identity_mfa<A: KratosAdmin + ?Sized>(
     params: &ResetIdentityMfaParams,
 ) -> Result<ActionOutput, ActionFailure> {
     let mfa_type: MfaType = params.mfa_type.parse()?;
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.identity.selector()?;
     ensure_ready(admin)?;
     // Kratos keeps a WebAuthn credential without keys for every identity whose schema
     // makes a trait a WebAuthn identifier, and "deletes" it happily: count the keys.
@@ -437,7 +446,7 @@ pub fn list_oidc_accounts<A: KratosAdmin + ?Sized>(
     admin: &A,
     params: &IdentityParams,
 ) -> Result<ActionOutput, ActionFailure> {
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.selector()?;
     ensure_ready(admin)?;
     // Identifiers come with every read; `include_credential=oidc` would add the
     // decrypted provider tokens, which this action has no use for.
@@ -473,7 +482,7 @@ pub fn unlink_oidc_account<A: KratosAdmin + ?Sized>(
             "The credential-id must not be empty (see list-oidc-accounts)",
         ));
     }
-    let selector = selector(&params.identity_id, &params.email)?;
+    let selector = params.identity.selector()?;
     ensure_ready(admin)?;
     let id = resolve(admin, &selector, &[])?.id;
     admin
@@ -579,11 +588,11 @@ fn results<const N: usize>(pairs: [(&str, Value); N]) -> BTreeMap<String, Value>
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-fn selector(
-    identity_id: &Option<String>,
-    email: &Option<String>,
-) -> Result<IdentitySelector, ActionFailure> {
-    IdentitySelector::from_params(identity_id.as_deref(), email.as_deref())
+impl IdentityParams {
+    /// The identity these parameters name (exactly one of `identity-id` or `email`).
+    pub fn selector(&self) -> Result<IdentitySelector, ActionFailure> {
+        IdentitySelector::from_params(self.identity_id.as_deref(), self.email.as_deref())
+    }
 }
 
 /// Fails with [`SERVICE_NOT_READY`] unless Kratos answers its readiness probe.
@@ -887,6 +896,9 @@ mod tests {
         let blank: ResetPasswordParams =
             serde_json::from_value(json!({"password-secret-id": " "})).unwrap();
         assert_eq!(blank.password_secret_id(), None);
+        let both: ResetIdentityMfaParams =
+            serde_json::from_value(json!({"identity-id": ID, "mfa-type": "totp"})).unwrap();
+        assert_eq!(both.identity.identity_id.as_deref(), Some(ID));
     }
 
     #[test]
@@ -987,8 +999,10 @@ mod tests {
         let err = reset_identity_mfa(
             &admin,
             &ResetIdentityMfaParams {
-                identity_id: Some(ID.into()),
-                email: None,
+                identity: IdentityParams {
+                    identity_id: Some(ID.into()),
+                    email: None,
+                },
                 mfa_type: "sms".into(),
             },
         )
@@ -999,8 +1013,10 @@ mod tests {
         let err = unlink_oidc_account(
             &admin,
             &UnlinkOidcAccountParams {
-                identity_id: Some(ID.into()),
-                email: None,
+                identity: IdentityParams {
+                    identity_id: Some(ID.into()),
+                    email: None,
+                },
                 credential_id: " ".into(),
             },
         )
@@ -1097,8 +1113,10 @@ mod tests {
             .unwrap()
         };
         let params = ResetIdentityMfaParams {
-            identity_id: Some(ID.into()),
-            email: None,
+            identity: IdentityParams {
+                identity_id: Some(ID.into()),
+                email: None,
+            },
             mfa_type: "webauthn".into(),
         };
         // Only passwordless keys (or none): nothing the MFA reset would remove.
