@@ -14,6 +14,7 @@ use crate::converge;
 use crate::error::CharmError;
 use crate::identity_schemas;
 use crate::inputs::Inputs;
+use crate::kratos_api::AdminClient;
 use crate::migration::{self, MigrationTarget};
 use crate::sensitive::Sensitive;
 use crate::workload::{self, WorkloadSpec};
@@ -119,7 +120,7 @@ fn converge_workload(
         Err(problem) => return Ok(Status::blocked(problem)),
     };
     converge::apply(pebble, inputs.leader, &rendered, &spec)?;
-    converge::health(pebble, inputs.leader)
+    converge::health(pebble, inputs.leader, &AdminClient::local())
 }
 
 /// The verification e-mail template from the charm resource, if the operator attached one.

@@ -8,6 +8,7 @@ use juju_rs_ops::pebble::{Pebble, PushOptions, ServiceInfo};
 use juju_rs_ops::Status;
 
 use crate::error::CharmError;
+use crate::kratos_api::KratosAdmin;
 use crate::kratos_config;
 use crate::workload::{self, WorkloadSpec};
 
@@ -109,23 +110,27 @@ pub fn stop(pebble: &dyn Pebble) -> Result<(), CharmError> {
     Ok(())
 }
 
-/// The workload's health as a status.
-pub fn health(pebble: &dyn Pebble, leader: bool) -> Result<Status, CharmError> {
+/// The workload's health as a status. Pebble's ready check runs every 10 s, so right
+/// after a (re)start it still reports the failures of the stopped service: when it does,
+/// Kratos's own readiness endpoint (the charm shares the pod's network) decides.
+pub fn health(
+    pebble: &dyn Pebble,
+    leader: bool,
+    admin: &dyn KratosAdmin,
+) -> Result<Status, CharmError> {
     let services = service_states(pebble)?;
     let failed = |name: &str| services.get(name).is_some_and(ServiceInfo::is_failed);
+    let not_serving =
+        Status::blocked("Failed to start the service, please check the kratos container logs");
     if failed(workload::SERVICE) {
-        return Ok(Status::blocked(
-            "Failed to start the service, please check the kratos container logs",
-        ));
+        return Ok(not_serving);
     }
-    let ready_failing = pebble
+    let ready_check_failing = pebble
         .checks(&[workload::READY_CHECK])?
         .iter()
         .any(|c| c.failures > 0);
-    if ready_failing {
-        return Ok(Status::blocked(
-            "Failed to start the service, please check the kratos container logs",
-        ));
+    if ready_check_failing && admin.health_ready().is_err() {
+        return Ok(not_serving);
     }
     if leader && failed(workload::COURIER) {
         return Ok(Status::blocked(
