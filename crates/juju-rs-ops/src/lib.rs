@@ -14,6 +14,8 @@
 //! ([`testing::Harness`]) or as a process under the Juju emulator
 //! ([`testing::Emulator`]) against a real Pebble ([`testing::PebbleFixture`]).
 
+#![deny(missing_docs)]
+
 pub mod context;
 pub mod event;
 pub mod logging;
@@ -24,7 +26,16 @@ mod run;
 pub mod status;
 pub mod tools;
 
+// Test support (harness, emulator, fakes), only ever run by tests, may panic like a
+// test does; it is moving to its own crate, which will carry its own lint rules.
 #[cfg(feature = "testing")]
+#[allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 pub mod testing;
 
 pub use context::Context;

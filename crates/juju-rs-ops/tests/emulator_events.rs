@@ -1,6 +1,13 @@
 //! The Emulator's event sequences and hook environment, observed by a shell-script charm
 //! that records what each dispatch sees.
 #![cfg(feature = "testing")]
+// Test code: it may panic like any test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

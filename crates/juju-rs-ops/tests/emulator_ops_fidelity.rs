@@ -5,6 +5,13 @@
 //!
 //! Needs the pinned ops venv: `scripts/install-python-ops.sh`.
 #![cfg(feature = "testing")]
+// Test code: it may panic like any test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

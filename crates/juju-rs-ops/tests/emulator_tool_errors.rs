@@ -2,6 +2,13 @@
 //! Juju's environment, exiting and printing as Juju's tools do, and keeping the state
 //! file consistent under concurrent calls.
 #![cfg(feature = "testing")]
+// Test code: it may panic like any test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

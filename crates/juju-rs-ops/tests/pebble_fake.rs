@@ -1,6 +1,13 @@
 //! FakePebble: its own behaviour, and its fidelity to the real daemon (the same calls
 //! on both must give the same observable results).
 #![cfg(feature = "testing")]
+// Test code: it may panic like any test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

@@ -10,6 +10,13 @@
 //! the tool's, as Juju prints them.
 //!
 //! Build it with `cargo build -p juju-rs-ops --features testing --bin juju-emulator`.
+// Test support (it only runs under tests): it may panic like a test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
