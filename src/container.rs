@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use juju_rs_ops::pebble::{ExecRequest, Pebble, PebbleError, PushOptions};
-use juju_rs_ops::{Context, Databag, EventKind};
+use juju_rs_ops::{Context, Databag};
 
 use crate::error::CharmError;
 use crate::secrets;
@@ -43,9 +43,9 @@ pub fn inspect(ctx: &Context, pebble: &dyn Pebble) -> Result<Option<Container>, 
         Err(e) => return Err(e.into()),
     };
     let state = ctx.model.state_get()?;
-    // pebble-ready follows a (re)start of the container: read the version afresh then.
-    let fresh_start = ctx.event.kind == EventKind::PebbleReady;
-    if !fresh_start && state.get(STATE_CONTAINER_ID) == Some(&id) {
+    // A restarted or replaced container (pebble-ready follows) has no id file yet, so it
+    // gets a new id and its version is read afresh.
+    if state.get(STATE_CONTAINER_ID) == Some(&id) {
         if let Some(version) = state.get(STATE_VERSION) {
             return Ok(Some(Container {
                 version: Some(version.clone()),

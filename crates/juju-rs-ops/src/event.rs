@@ -11,32 +11,59 @@ use std::collections::BTreeMap;
 /// optional fields of [`Event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
+    /// `install`: the charm was just deployed.
     Install,
+    /// `start`: the unit is ready to start its workload.
     Start,
+    /// `stop`: the unit is about to be removed.
     Stop,
+    /// `remove`: the unit is being removed (the last event it sees).
     Remove,
+    /// `upgrade-charm`: a new charm revision was installed.
     UpgradeCharm,
+    /// `config-changed`: the configuration changed (also after install and upgrade).
     ConfigChanged,
+    /// `update-status`: Juju's periodic status poll.
     UpdateStatus,
+    /// `leader-elected`: this unit became the leader.
     LeaderElected,
+    /// `leader-settings-changed` (legacy leader data).
     LeaderSettingsChanged,
+    /// `post-series-upgrade` (machine charms).
     PostSeriesUpgrade,
+    /// `pre-series-upgrade` (machine charms).
     PreSeriesUpgrade,
+    /// `collect-metrics`.
     CollectMetrics,
+    /// `<endpoint>-relation-created`: a relation was established.
     RelationCreated,
+    /// `<endpoint>-relation-joined`: a remote unit joined.
     RelationJoined,
+    /// `<endpoint>-relation-changed`: a remote databag changed.
     RelationChanged,
+    /// `<endpoint>-relation-departed`: a remote unit left.
     RelationDeparted,
+    /// `<endpoint>-relation-broken`: the relation is being removed.
     RelationBroken,
+    /// `<container>-pebble-ready`: the container's Pebble is up.
     PebbleReady,
+    /// `<container>-pebble-custom-notice`: a custom Pebble notice occurred.
     PebbleCustomNotice,
+    /// `<container>-pebble-check-failed`: a Pebble check reached its threshold.
     PebbleCheckFailed,
+    /// `<container>-pebble-check-recovered`: a failed check passes again.
     PebbleCheckRecovered,
+    /// `secret-changed`: a secret this unit observes has a new revision.
     SecretChanged,
+    /// `secret-rotate`: a secret this charm owns is due for rotation.
     SecretRotate,
+    /// `secret-remove`: a revision of an owned secret is no longer used.
     SecretRemove,
+    /// `secret-expired`: a revision of an owned secret expired.
     SecretExpired,
+    /// `<storage>-storage-attached`.
     StorageAttached,
+    /// `<storage>-storage-detaching`.
     StorageDetaching,
     /// An action, named in [`Event::action`].
     Action,
@@ -51,46 +78,62 @@ pub struct RelationEvent {
     pub endpoint: String,
     /// The relation id, the number in `JUJU_RELATION_ID=pg-database:3`.
     pub id: u32,
+    /// The application on the other side (`JUJU_REMOTE_APP`).
     pub remote_app: Option<String>,
+    /// The remote unit the event is about (`JUJU_REMOTE_UNIT`).
     pub remote_unit: Option<String>,
+    /// The unit leaving, in `relation-departed` (`JUJU_DEPARTING_UNIT`).
     pub departing_unit: Option<String>,
 }
 
 /// A Pebble notice (`JUJU_NOTICE_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeEvent {
+    /// The notice id (`JUJU_NOTICE_ID`).
     pub id: String,
+    /// The notice type, e.g. `custom` (`JUJU_NOTICE_TYPE`).
     pub kind: String,
+    /// The notice key, e.g. `example.com/a` (`JUJU_NOTICE_KEY`).
     pub key: String,
 }
 
 /// A secret event's subject (`JUJU_SECRET_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretEvent {
+    /// The secret URI (`JUJU_SECRET_ID`).
     pub id: String,
+    /// The secret's label, if it has one (`JUJU_SECRET_LABEL`).
     pub label: Option<String>,
+    /// The revision concerned, for remove and expired (`JUJU_SECRET_REVISION`).
     pub revision: Option<u32>,
 }
 
 /// A storage event's subject (`JUJU_STORAGE_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StorageEvent {
+    /// The storage name from `metadata.yaml` (from `JUJU_STORAGE_ID`).
     pub name: String,
+    /// The storage instance, e.g. `data/0` (`JUJU_STORAGE_ID`).
     pub id: Option<String>,
+    /// Where it is mounted (`JUJU_STORAGE_LOCATION`).
     pub location: Option<String>,
 }
 
 /// An action run (`JUJU_ACTION_*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionEvent {
+    /// The action name (`JUJU_ACTION_NAME`).
     pub name: String,
+    /// The action's id (`JUJU_ACTION_ID`).
     pub id: Option<String>,
+    /// The action's uuid (`JUJU_ACTION_UUID`).
     pub uuid: Option<String>,
 }
 
 /// One Juju event with everything the environment says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// What happened.
     pub kind: EventKind,
     /// The raw `JUJU_DISPATCH_PATH`, e.g. `hooks/config-changed`.
     pub dispatch_path: String,
@@ -98,18 +141,27 @@ pub struct Event {
     pub unit_name: String,
     /// This application, derived from the unit name.
     pub app_name: String,
+    /// The model's name (`JUJU_MODEL_NAME`).
     pub model_name: String,
+    /// The model's uuid (`JUJU_MODEL_UUID`).
     pub model_uuid: String,
+    /// The agent's version (`JUJU_VERSION`).
     pub juju_version: String,
+    /// The charm's directory (`JUJU_CHARM_DIR`).
     pub charm_dir: Option<String>,
+    /// The relation of a relation event.
     pub relation: Option<RelationEvent>,
     /// The container of a Pebble event (`JUJU_WORKLOAD_NAME`).
     pub workload: Option<String>,
+    /// The notice of a `pebble-custom-notice` event.
     pub notice: Option<NoticeEvent>,
     /// The check of a `pebble-check-*` event (`JUJU_PEBBLE_CHECK_NAME`).
     pub check_name: Option<String>,
+    /// The secret of a secret event.
     pub secret: Option<SecretEvent>,
+    /// The storage of a storage event.
     pub storage: Option<StorageEvent>,
+    /// The action of an action event.
     pub action: Option<ActionEvent>,
     /// Problems met while parsing (missing or malformed variables). They never stop the
     /// charm; the caller logs them.

@@ -16,6 +16,8 @@
 //! (`juju_rs_ops_testing::PebbleFixture`); that test support is the separate
 //! `juju-rs-ops-testing` crate, a dev-dependency of a charm.
 
+#![deny(missing_docs)]
+
 pub mod context;
 pub mod event;
 pub mod logging;

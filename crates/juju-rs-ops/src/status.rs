@@ -6,11 +6,17 @@ use std::fmt;
 /// A Juju workload status name, ordered from least to most severe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StatusKind {
+    /// `unknown`: nothing set yet (cannot be set by a charm).
     Unknown,
+    /// `active`: the unit works.
     Active,
+    /// `waiting`: waiting for something outside the charm's control.
     Waiting,
+    /// `maintenance`: the charm is busy (installing, migrating, ...).
     Maintenance,
+    /// `blocked`: an operator must act (missing relation, bad config).
     Blocked,
+    /// `error`: a hook failed (set by Juju, not by the charm).
     Error,
 }
 
@@ -43,26 +49,33 @@ impl StatusKind {
 /// A status with its message.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Status {
+    /// How severe the status is.
     pub kind: StatusKind,
+    /// The message an operator sees; may be empty.
     pub message: String,
 }
 
 impl Status {
+    /// A status of `kind` with `message`.
     pub fn new(kind: StatusKind, message: impl Into<String>) -> Status {
         Status {
             kind,
             message: message.into(),
         }
     }
+    /// An `active` status.
     pub fn active(message: impl Into<String>) -> Status {
         Status::new(StatusKind::Active, message)
     }
+    /// A `waiting` status.
     pub fn waiting(message: impl Into<String>) -> Status {
         Status::new(StatusKind::Waiting, message)
     }
+    /// A `maintenance` status.
     pub fn maintenance(message: impl Into<String>) -> Status {
         Status::new(StatusKind::Maintenance, message)
     }
+    /// A `blocked` status.
     pub fn blocked(message: impl Into<String>) -> Status {
         Status::new(StatusKind::Blocked, message)
     }
@@ -95,6 +108,7 @@ pub struct StatusCollector {
 }
 
 impl StatusCollector {
+    /// Adds a candidate; it wins if it is more severe than all added before it.
     pub fn add(&mut self, status: Status) {
         self.candidates.push(status);
     }

@@ -19,15 +19,20 @@ pub enum ToolError {
     /// The tool could not be started (not on `PATH`, not executable, ...).
     #[error("cannot run hook tool {tool}: {source}")]
     Spawn {
+        /// The tool's name.
         tool: String,
+        /// Why it could not start.
         #[source]
         source: io::Error,
     },
     /// The tool ran and exited non-zero.
     #[error("hook tool {tool} failed with exit code {code}: {stderr}")]
     Failed {
+        /// The tool's name.
         tool: String,
+        /// Its exit code (`-1` if a signal killed it).
         code: i32,
+        /// What it printed on stderr.
         stderr: String,
     },
 }

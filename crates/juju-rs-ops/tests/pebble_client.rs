@@ -1,5 +1,12 @@
 //! The Pebble client against the real Pebble daemon (v1.32.1, see
 //! scripts/install-pebble.sh), each test with its own daemon in private namespaces.
+// Test code: it may panic like any test does.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -505,6 +512,35 @@ fn exec_streams_stdin_stdout_stderr_and_reports_exit_codes() {
         matches!(&error, PebbleError::Api { status: 400, message, .. } if message.contains("cannot find executable")),
         "{error:?}"
     );
+}
+
+#[test]
+fn huge_timeouts_neither_panic_nor_upset_pebble() {
+    let fixture = PebbleFixture::start().unwrap();
+    let patient = fixture
+        .client()
+        .with_request_timeout(Duration::MAX)
+        .with_change_timeout(Duration::MAX);
+    // The exec timeout goes to Pebble capped at Go's largest duration; the client's own
+    // wait (timeout plus grace) saturates.
+    let output = patient
+        .exec(&ExecRequest {
+            timeout: Some(Duration::MAX),
+            ..ExecRequest::new(["echo", "patient"])
+        })
+        .unwrap();
+    assert_eq!(output.stdout_text(), "patient\n");
+    // Changes are waited for with no deadline at all.
+    patient
+        .add_layer(
+            "base",
+            &layer("services:\n  s:\n    override: replace\n    command: sleep 1000\n"),
+            false,
+        )
+        .unwrap();
+    patient.start(&["s"]).unwrap();
+    assert!(patient.services(&["s"]).unwrap()[0].is_running());
+    patient.stop(&["s"]).unwrap();
 }
 
 #[test]

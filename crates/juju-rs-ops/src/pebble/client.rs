@@ -247,13 +247,13 @@ impl Client {
     /// Waits until the change is ready, polling Pebble's wait endpoint in slices short
     /// enough for each to fit in one request.
     async fn wait_change(&self, id: &str, limit: Duration) -> Result<Change, PebbleError> {
-        let deadline = Instant::now() + limit;
+        let deadline = Deadline::after(limit);
         let slice_limit = self
             .request_timeout
             .saturating_sub(Duration::from_secs(1))
             .max(Duration::from_secs(1));
         loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.remaining();
             if remaining.is_zero() {
                 return Err(PebbleError::Timeout(limit));
             }
@@ -269,7 +269,7 @@ impl Client {
                     &path,
                     &[("Accept", "application/json")],
                     Bytes::new(),
-                    slice + Duration::from_secs(1),
+                    slice.saturating_add(Duration::from_secs(1)),
                 )
                 .await?;
             // 504: Pebble's own wait timed out; try again until our deadline.
@@ -384,10 +384,7 @@ impl Client {
 
         // Without a reply by then, give up; dropping the websockets makes Pebble kill
         // the command (an abnormal close of the control websocket sends it SIGKILL).
-        let limit = match request.timeout {
-            Some(timeout) => timeout + EXEC_WAIT_GRACE,
-            None => self.change_timeout,
-        };
+        let limit = exec_wait_limit(request.timeout, self.change_timeout);
         let stdin = request.stdin.as_deref().unwrap_or_default();
         let (change, stdout, stderr) = match tokio::time::timeout(
             limit,
@@ -941,9 +938,45 @@ fn encode(value: &str) -> String {
     utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
 }
 
-/// A duration as Go's `time.ParseDuration` reads it, to the millisecond.
+/// How long the client waits for an exec: its own timeout plus a grace period for
+/// Pebble to report it, or the change timeout. Saturates: a huge timeout never panics.
+fn exec_wait_limit(timeout: Option<Duration>, change_timeout: Duration) -> Duration {
+    match timeout {
+        Some(timeout) => timeout.saturating_add(EXEC_WAIT_GRACE),
+        None => change_timeout,
+    }
+}
+
+/// A point in time `limit` from now, or never when that is past what an [`Instant`]
+/// can hold (a huge limit means "wait as long as it takes", not a panic).
+#[derive(Debug, Clone, Copy)]
+struct Deadline(Option<Instant>);
+
+impl Deadline {
+    fn after(limit: Duration) -> Deadline {
+        Deadline(Instant::now().checked_add(limit))
+    }
+
+    /// The time left, zero once passed; `Duration::MAX` for a deadline that never comes.
+    fn remaining(self) -> Duration {
+        self.0.map_or(Duration::MAX, |deadline| {
+            deadline.saturating_duration_since(Instant::now())
+        })
+    }
+}
+
+/// The longest duration Go's `time.Duration` (int64 nanoseconds) holds, in milliseconds.
+const GO_MAX_DURATION_MILLIS: u128 = (i64::MAX as u128) / 1_000_000;
+
+/// A duration as Go's `time.ParseDuration` reads it, to the millisecond: rounded up (so
+/// a sub-millisecond timeout stays a timeout) and capped at Go's largest duration (about
+/// 292 years) so Pebble never rejects it as out of range.
 fn go_duration(duration: Duration) -> String {
-    format!("{:.3}s", duration.as_secs_f64())
+    let millis = duration
+        .as_nanos()
+        .div_ceil(1_000_000)
+        .min(GO_MAX_DURATION_MILLIS);
+    format!("{}.{:03}s", millis / 1000, millis % 1000)
 }
 
 fn io_context(kind: std::io::ErrorKind, what: &str, error: impl Display) -> PebbleError {
@@ -952,8 +985,8 @@ fn io_context(kind: std::io::ErrorKind, what: &str, error: impl Display) -> Pebb
 
 /// The start of a body, for error messages.
 fn snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
-    text.into_owned()
+    let start = body.get(..200).unwrap_or(body);
+    String::from_utf8_lossy(start).into_owned()
 }
 
 #[cfg(test)]
@@ -976,6 +1009,32 @@ mod tests {
     fn durations_are_go_durations() {
         assert_eq!(go_duration(Duration::from_millis(1500)), "1.500s");
         assert_eq!(go_duration(Duration::from_secs(30)), "30.000s");
+        assert_eq!(go_duration(Duration::ZERO), "0.000s");
+        assert_eq!(go_duration(Duration::from_micros(1)), "0.001s");
+        assert_eq!(go_duration(Duration::from_micros(2_500)), "0.003s");
+        // Go's largest duration is 9223372036.854775807s.
+        assert_eq!(go_duration(Duration::MAX), "9223372036.854s");
+        assert_eq!(
+            go_duration(Duration::from_secs(9_223_372_037)),
+            "9223372036.854s"
+        );
+    }
+
+    #[test]
+    fn huge_timeouts_saturate_instead_of_panicking() {
+        assert_eq!(
+            exec_wait_limit(Some(Duration::MAX), Client::DEFAULT_CHANGE_TIMEOUT),
+            Duration::MAX
+        );
+        assert_eq!(
+            exec_wait_limit(Some(Duration::from_secs(10)), Duration::MAX),
+            Duration::from_secs(15)
+        );
+        assert_eq!(exec_wait_limit(None, Duration::MAX), Duration::MAX);
+        // A deadline past what an Instant holds never comes.
+        assert_eq!(Deadline::after(Duration::MAX).remaining(), Duration::MAX);
+        assert!(Deadline::after(Duration::from_secs(60)).remaining() <= Duration::from_secs(60));
+        assert!(Deadline::after(Duration::ZERO).remaining().is_zero());
     }
 
     #[test]

@@ -17,22 +17,30 @@ pub enum PebbleError {
     /// The socket is missing or nothing listens on it (the container is not up yet).
     #[error("cannot connect to Pebble at {socket}: {source}")]
     CannotConnect {
+        /// The socket's path.
         socket: String,
+        /// Why connecting failed.
         #[source]
         source: std::io::Error,
     },
     /// Pebble answered with an error response.
     #[error("Pebble API error ({status}{kind_sep}{kind}): {message}", kind_sep = if kind.is_empty() { "" } else { ", " })]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// Pebble's error kind (e.g. `not-found`), empty if it gave none.
         kind: String,
+        /// Pebble's message.
         message: String,
     },
     /// A change (start, stop, replan, exec, ...) finished in error.
     #[error("Pebble change {id} ({kind}) failed: {message}")]
     ChangeFailed {
+        /// The change's id.
         id: String,
+        /// The change's kind, e.g. `replan` or `exec`.
         kind: String,
+        /// Why it failed, as Pebble reports it.
         message: String,
     },
     /// Waiting for a change or an exec took longer than allowed.
@@ -58,9 +66,13 @@ impl PebbleError {
 #[derive(Debug, thiserror::Error)]
 #[error("command {command:?} exited with code {exit_code}")]
 pub struct ExecFailed {
+    /// The command that ran.
     pub command: Vec<String>,
+    /// Its exit code.
     pub exit_code: i32,
+    /// What it printed on stdout.
     pub stdout: Vec<u8>,
+    /// What it printed on stderr.
     pub stderr: Vec<u8>,
 }
 

@@ -221,14 +221,19 @@ fn unknown<T: From<String>>() -> T {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Layer {
+    /// A one-line summary of the layer.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
+    /// A longer description.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// The services, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, Service>,
+    /// The health checks, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub checks: BTreeMap<String, Check>,
+    /// The log targets, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub log_targets: BTreeMap<String, LogTarget>,
 }
@@ -240,13 +245,16 @@ pub type Plan = Layer;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Service {
+    /// A one-line summary of the service.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
+    /// A longer description.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
     /// `merge` or `replace`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#override: String,
+    /// The command line Pebble runs (shell-like quoting, no shell).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
     /// `enabled` or `disabled`; `None` (left out of the layer) is unset.
@@ -256,29 +264,40 @@ pub struct Service {
         skip_serializing_if = "is_unset"
     )]
     pub startup: Option<ServiceStartup>,
+    /// Services to start before this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub after: Vec<String>,
+    /// Services to start after this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub before: Vec<String>,
+    /// Services that start with this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requires: Vec<String>,
+    /// Environment variables of the process.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// The user to run as.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
+    /// The group to run as.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub group: String,
+    /// The working directory.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
     /// `restart`, `shutdown` or `ignore`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub on_success: String,
+    /// What to do when it exits non-zero (same values as `on-success`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub on_failure: String,
+    /// What to do when a named check fails (same values as `on-success`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub on_check_failure: BTreeMap<String, String>,
+    /// The first delay before a restart, a Go duration (`500ms`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub backoff_delay: String,
+    /// How long to wait after SIGTERM before SIGKILL, a Go duration.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub kill_delay: String,
 }
@@ -287,6 +306,7 @@ pub struct Service {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Check {
+    /// `merge` or `replace`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#override: String,
     /// `alive` or `ready`; `None` (left out of the layer) is unset.
@@ -303,46 +323,59 @@ pub struct Check {
         skip_serializing_if = "is_unset"
     )]
     pub startup: Option<CheckStartup>,
+    /// How often it runs, a Go duration (`10s`).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub period: String,
+    /// How long one run may take, a Go duration.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub timeout: String,
+    /// Failures in a row before it is `down`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<u32>,
+    /// An HTTP check (one of `http`, `tcp` and `exec`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpCheck>,
+    /// A TCP check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpCheck>,
+    /// A command check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecCheck>,
 }
 
+/// An HTTP check: up when a GET of `url` answers 2xx.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpCheck {
     /// Required in the plan; a `merge` layer may leave it out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub url: String,
+    /// Request headers.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
 }
 
+/// A TCP check: up when `host:port` accepts a connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TcpCheck {
     /// Required in the plan; a `merge` layer may leave it out.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub port: u16,
+    /// The host; Pebble's default (`localhost`) when empty.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub host: String,
 }
 
+/// A command check: up when the command exits 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ExecCheck {
     /// Required in the plan; a `merge` layer may leave it out.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub command: String,
+    /// Environment variables of the command.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub environment: BTreeMap<String, String>,
+    /// The working directory of the command.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub working_dir: String,
 }
@@ -354,16 +387,19 @@ fn is_zero(port: &u16) -> bool {
 /// A log target (log forwarding to Loki or OpenTelemetry).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogTarget {
+    /// `merge` or `replace`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#override: String,
     /// `loki` or `opentelemetry`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub r#type: String,
+    /// Where to send the logs (a URL).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub location: String,
     /// Services to forward; `all`, or names, or `-name` to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
+    /// Labels to add to every log line.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
 }
@@ -372,7 +408,9 @@ pub struct LogTarget {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct SystemInfo {
+    /// Pebble's version.
     pub version: String,
+    /// The machine's boot id.
     #[serde(default)]
     pub boot_id: String,
 }
@@ -381,6 +419,7 @@ pub struct SystemInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct ServiceInfo {
+    /// The service's name.
     pub name: String,
     /// `enabled` or `disabled` (`Unknown("")` if Pebble left it out).
     #[serde(default = "unknown")]
@@ -405,14 +444,17 @@ impl ServiceInfo {
 /// A check's state as `GET /v1/checks` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CheckInfo {
+    /// The check's name.
     pub name: String,
     /// `alive` or `ready`; `None` if the check has no level.
     #[serde(default, deserialize_with = "unset_if_empty")]
     pub level: Option<CheckLevel>,
     /// `up` or `down` (and `inactive` on newer Pebble).
     pub status: CheckStatus,
+    /// Failures in a row so far.
     #[serde(default)]
     pub failures: u32,
+    /// Failures in a row before it is `down`.
     #[serde(default)]
     pub threshold: u32,
 }
@@ -421,16 +463,21 @@ pub struct CheckInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct FileInfo {
+    /// The absolute path.
     pub path: String,
+    /// The base name.
     pub name: String,
     /// `file`, `directory`, `symlink`, ...
     pub r#type: String,
+    /// The size in bytes (files only).
     #[serde(default)]
     pub size: Option<u64>,
     /// Octal string, e.g. `644`.
     pub permissions: String,
+    /// The owner.
     #[serde(default)]
     pub user: Option<String>,
+    /// The owning group.
     #[serde(default)]
     pub group: Option<String>,
 }
@@ -438,10 +485,13 @@ pub struct FileInfo {
 /// Options for [`super::Pebble::push`] and [`super::Pebble::make_dir`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PushOptions {
+    /// Create missing parent directories.
     pub make_dirs: bool,
     /// Unix permissions, e.g. `0o600`; Pebble's default when `None`.
     pub permissions: Option<u32>,
+    /// The owner; Pebble's default when `None`.
     pub user: Option<String>,
+    /// The owning group; Pebble's default when `None`.
     pub group: Option<String>,
 }
 
@@ -449,11 +499,16 @@ pub struct PushOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Notice {
+    /// The notice id.
     pub id: String,
+    /// The notice type, e.g. `custom`.
     pub r#type: String,
+    /// The notice key, e.g. `example.com/a`.
     pub key: String,
+    /// How often it occurred.
     #[serde(default)]
     pub occurrences: u32,
+    /// The data of the last occurrence.
     #[serde(default)]
     pub last_data: BTreeMap<String, String>,
 }
@@ -461,20 +516,28 @@ pub struct Notice {
 /// Filters for [`super::Pebble::notices`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoticesQuery {
+    /// Only these types (all when empty).
     pub types: Vec<String>,
+    /// Only these keys (all when empty).
     pub keys: Vec<String>,
 }
 
 /// A command to run in the container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecRequest {
+    /// The program and its arguments.
     pub command: Vec<String>,
+    /// Environment variables of the command.
     pub environment: BTreeMap<String, String>,
+    /// The working directory; Pebble's default when `None`.
     pub working_dir: Option<String>,
     /// Pebble kills the command after this long.
     pub timeout: Option<Duration>,
+    /// The user to run as.
     pub user: Option<String>,
+    /// The group to run as.
     pub group: Option<String>,
+    /// What to write to the command's stdin.
     pub stdin: Option<Vec<u8>>,
 }
 
@@ -491,9 +554,13 @@ impl ExecRequest {
 /// What a command printed and how it exited.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecOutput {
+    /// The command that ran.
     pub command: Vec<String>,
+    /// Its exit code.
     pub exit_code: i32,
+    /// What it printed on stdout.
     pub stdout: Vec<u8>,
+    /// What it printed on stderr.
     pub stderr: Vec<u8>,
 }
 
@@ -512,6 +579,7 @@ impl ExecOutput {
         }
     }
 
+    /// Stdout as text (invalid UTF-8 replaced).
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
