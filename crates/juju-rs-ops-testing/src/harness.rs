@@ -208,9 +208,9 @@ impl Harness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Relation;
     use juju_rs_ops::event::EventKind;
     use juju_rs_ops::pebble::Pebble;
-    use crate::state::Relation;
 
     struct NoPebble;
 
