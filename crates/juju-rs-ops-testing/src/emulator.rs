@@ -788,6 +788,23 @@ impl Emulator {
         Ok(true)
     }
 
+    /// Runs `runs` in order into fresh outcomes, stopping at the first failure.
+    fn run_fresh(&mut self, runs: Vec<(String, EventSpec)>) -> Result<Outcomes, EmulatorError> {
+        let mut outcomes = Outcomes::default();
+        self.run_all(&mut outcomes, runs)?;
+        Ok(outcomes)
+    }
+
+    /// Runs `spec` on each of our units.
+    fn on_each_unit(&mut self, spec: EventSpec) -> Result<Outcomes, EmulatorError> {
+        let runs = self
+            .our_units()?
+            .into_iter()
+            .map(|u| (u, spec.clone()))
+            .collect();
+        self.run_fresh(runs)
+    }
+
     fn our_units(&self) -> Result<Vec<String>, EmulatorError> {
         Ok(self.state()?.units.keys().cloned().collect())
     }
@@ -1064,24 +1081,7 @@ impl Emulator {
         id: u32,
         data: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Outcomes, EmulatorError> {
-        let relation = self.relation(id)?;
-        let bag: Databag = data
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        self.update_state(|s| {
-            if let Some(r) = s.relation_mut(id) {
-                r.app_data.insert(r.remote_app.clone(), bag);
-            }
-        })?;
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| (u, EventSpec::relation("changed", &relation, None)))
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.set_remote_data(id, None, data)
     }
 
     /// Replaces a remote unit's databag and runs `-relation-changed` about it on each of
@@ -1092,6 +1092,17 @@ impl Emulator {
         remote_unit: &str,
         data: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Outcomes, EmulatorError> {
+        self.set_remote_data(id, Some(remote_unit), data)
+    }
+
+    /// Replaces the databag of `remote_unit`, or of the remote application without one,
+    /// and runs `-relation-changed` about it on each of our units.
+    fn set_remote_data<K: Into<String>, V: Into<String>>(
+        &mut self,
+        id: u32,
+        remote_unit: Option<&str>,
+        data: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Outcomes, EmulatorError> {
         let relation = self.relation(id)?;
         let bag: Databag = data
             .into_iter()
@@ -1099,22 +1110,13 @@ impl Emulator {
             .collect();
         self.update_state(|s| {
             if let Some(r) = s.relation_mut(id) {
-                r.unit_data.insert(remote_unit.to_string(), bag);
+                match remote_unit {
+                    Some(unit) => r.unit_data.insert(unit.to_string(), bag),
+                    None => r.app_data.insert(r.remote_app.clone(), bag),
+                };
             }
         })?;
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| {
-                (
-                    u,
-                    EventSpec::relation("changed", &relation, Some(remote_unit)),
-                )
-            })
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.on_each_unit(EventSpec::relation("changed", &relation, remote_unit))
     }
 
     /// Removes a relation (`juju remove-relation`): each remote unit departs
@@ -1180,14 +1182,7 @@ impl Emulator {
 
     /// Runs one hook without details (`update-status`, `upgrade-charm`, ...) on every unit.
     pub fn on_every_unit(&mut self, hook: &str) -> Result<Outcomes, EmulatorError> {
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| (u, EventSpec::hook(hook)))
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.on_each_unit(EventSpec::hook(hook))
     }
 
     /// `update-status` on every unit.
@@ -1208,9 +1203,7 @@ impl Emulator {
         if let Some(old) = previous.filter(|old| old != unit) {
             runs.push((old, EventSpec::hook("leader-settings-changed")));
         }
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.run_fresh(runs)
     }
 
     /// Runs `secret-changed` for a secret on each of our units that consumes it (tracks a
@@ -1240,9 +1233,7 @@ impl Emulator {
                 (u.clone(), spec)
             })
             .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.run_fresh(runs)
     }
 
     /// Runs an action on a unit (`juju run <unit> <action> key=value...`), with the

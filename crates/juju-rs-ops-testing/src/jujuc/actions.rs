@@ -127,7 +127,7 @@ mod tests {
             ("action-log", vec!["m"]),
             ("action-fail", vec![]),
         ] {
-            let err = run(&mut st, &plain, tool, &args).err().unwrap();
+            let err = failure(&mut st, &plain, tool, &args);
             assert_eq!(
                 (err.code, err.stderr.as_str()),
                 (1, "ERROR not running an action\n"),
@@ -151,17 +151,9 @@ mod tests {
             action_name: Some("get-identity".into()),
             ..plain
         };
+        assert_eq!(stdout(&mut st, &ctx, "action-get", &["email"]), "a@b.c\n");
         assert_eq!(
-            text(run(&mut st, &ctx, "action-get", &["email"])),
-            "a@b.c\n"
-        );
-        assert_eq!(
-            text(run(
-                &mut st,
-                &ctx,
-                "action-get",
-                &["nested.k", "--format=json"]
-            )),
+            stdout(&mut st, &ctx, "action-get", &["nested.k", "--format=json"]),
             "1\n"
         );
         run(
@@ -183,7 +175,7 @@ mod tests {
         assert_eq!(action.message.as_deref(), Some("no such identity"));
         for bad in ["Key=1", "-a=1", "stdout=x", "noequals"] {
             assert_eq!(
-                run(&mut st, &ctx, "action-set", &[bad]).err().unwrap().code,
+                failure(&mut st, &ctx, "action-set", &[bad]).code,
                 2,
                 "{bad}"
             );

@@ -60,7 +60,7 @@ mod tests {
         let mut st = model();
         let ctx = ToolContext::for_unit("kratos/0");
         assert_eq!(
-            text(run(&mut st, &ctx, "state-get", &["--format=json"])),
+            stdout(&mut st, &ctx, "state-get", &["--format=json"]),
             "null\n"
         );
         run_tool(
@@ -73,16 +73,14 @@ mod tests {
         .unwrap();
         run(&mut st, &ctx, "state-set", &["e="]).unwrap();
         assert_eq!(
-            text(run(&mut st, &ctx, "state-get", &["--format=json"])),
+            stdout(&mut st, &ctx, "state-get", &["--format=json"]),
             "{\"k\":\"v\"}\n"
         );
         assert_eq!(
-            text(run(&mut st, &ctx, "state-get", &["--format=json", "gone"])),
+            stdout(&mut st, &ctx, "state-get", &["--format=json", "gone"]),
             "\"\"\n"
         );
-        assert!(run(&mut st, &ctx, "state-get", &["--strict", "gone"])
-            .err()
-            .unwrap()
+        assert!(failure(&mut st, &ctx, "state-get", &["--strict", "gone"])
             .stderr
             .contains("not found"));
         run(&mut st, &ctx, "state-delete", &["k"]).unwrap();

@@ -31,34 +31,22 @@ mod tests {
         let mut st = model();
         let ctx = ToolContext::for_unit("kratos/1");
         let all: Value =
-            serde_json::from_str(&text(run(&mut st, &ctx, "config-get", &["--format=json"])))
-                .unwrap();
+            serde_json::from_str(&stdout(&mut st, &ctx, "config-get", &["--format=json"])).unwrap();
         assert_eq!(
             all,
             json!({"dev": false, "log_level": "info", "port": 4433})
         );
-        assert_eq!(text(run(&mut st, &ctx, "config-get", &["port"])), "4433\n");
+        assert_eq!(stdout(&mut st, &ctx, "config-get", &["port"]), "4433\n");
         assert_eq!(
-            text(run(
-                &mut st,
-                &ctx,
-                "config-get",
-                &["nope", "--format", "json"]
-            )),
+            stdout(&mut st, &ctx, "config-get", &["nope", "--format", "json"]),
             "null\n"
         );
         assert_eq!(
-            run(&mut st, &ctx, "config-get", &["--format=toml"])
-                .err()
-                .unwrap()
-                .code,
+            failure(&mut st, &ctx, "config-get", &["--format=toml"]).code,
             2
         );
         assert_eq!(
-            run(&mut st, &ctx, "config-get", &["a", "b"])
-                .err()
-                .unwrap()
-                .stderr,
+            failure(&mut st, &ctx, "config-get", &["a", "b"]).stderr,
             "ERROR unrecognized args: [\"b\"]\n"
         );
     }

@@ -60,12 +60,7 @@ impl Call<'_> {
             return Err(ToolFailure::usage(format!("unknown setting {setting:?}")));
         }
         a.at_most(1)?;
-        let address = self
-            .st
-            .units
-            .get(&self.ctx.unit)
-            .map(|u| u.address.clone())
-            .unwrap_or_default();
+        let address = self.address();
         Ok(write(format, &Value::String(address)))
     }
 
@@ -126,17 +121,17 @@ mod tests {
             ..ToolContext::for_unit("kratos/1")
         };
         assert_eq!(
-            text(run(&mut st, &ctx, "resource-get", &["oci-image"])),
+            stdout(&mut st, &ctx, "resource-get", &["oci-image"]),
             "/tmp/image.json\n"
         );
-        let err = run(&mut st, &ctx, "resource-get", &["nope"]).err().unwrap();
+        let err = failure(&mut st, &ctx, "resource-get", &["nope"]);
         assert!(err.stderr.contains("not found"), "{err}");
-        let net: Value = serde_json::from_str(&text(run(
+        let net: Value = serde_json::from_str(&stdout(
             &mut st,
             &ctx,
             "network-get",
             &["--format=json", "pg-database"],
-        )))
+        ))
         .unwrap();
         assert_eq!(
             net["bind-addresses"][0]["addresses"][0]["value"],
@@ -144,29 +139,24 @@ mod tests {
         );
         assert_eq!(net["ingress-addresses"], json!(["10.1.0.11"]));
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "network-get",
                 &["juju-info", "--ingress-address"]
-            )),
+            ),
             "10.1.0.11\n"
         );
-        assert!(run(&mut st, &ctx, "network-get", &["nope"])
-            .err()
-            .unwrap()
+        assert!(failure(&mut st, &ctx, "network-get", &["nope"])
             .stderr
             .contains("no network config found for binding \"nope\""));
         assert!(
-            run(&mut st, &ctx, "network-get", &["pg-database", "-r", "99"])
-                .err()
-                .unwrap()
+            failure(&mut st, &ctx, "network-get", &["pg-database", "-r", "99"])
                 .stderr
                 .contains("relation not found")
         );
         let goal: Value =
-            serde_json::from_str(&text(run(&mut st, &ctx, "goal-state", &["--format=json"])))
-                .unwrap();
+            serde_json::from_str(&stdout(&mut st, &ctx, "goal-state", &["--format=json"])).unwrap();
         assert_eq!(goal["units"].as_object().unwrap().len(), 2);
         assert!(
             goal["relations"]["pg-database"]["postgresql-k8s/0"]["since"]
@@ -175,17 +165,15 @@ mod tests {
                 .ends_with('Z')
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-model-get",
                 &["-r", "3", "--format=json"]
-            )),
+            ),
             format!("{{\"uuid\":\"{}\"}}\n", st.model_uuid)
         );
-        assert!(run(&mut st, &ctx, "leader-set", &["a=b"])
-            .err()
-            .unwrap()
+        assert!(failure(&mut st, &ctx, "leader-set", &["a=b"])
             .stderr
             .contains("not the leader"));
         run(
@@ -195,15 +183,11 @@ mod tests {
             &["a=b"],
         )
         .unwrap();
-        assert_eq!(text(run(&mut st, &ctx, "leader-get", &["a"])), "b\n");
-        assert!(run(&mut st, &ctx, "storage-list", &[])
-            .err()
-            .unwrap()
+        assert_eq!(stdout(&mut st, &ctx, "leader-get", &["a"]), "b\n");
+        assert!(failure(&mut st, &ctx, "storage-list", &[])
             .stderr
             .contains("not supported"));
-        let err = run(&mut st, &ToolContext::for_unit("ghost/0"), "is-leader", &[])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &ToolContext::for_unit("ghost/0"), "is-leader", &[]);
         assert_eq!(err.code, 1);
         let calls: Vec<&str> = st
             .tool_calls_of("kratos/1")
@@ -219,14 +203,14 @@ mod tests {
     fn is_leader_answers_per_unit() {
         let mut st = model();
         let ctx = ToolContext::for_unit("kratos/0");
-        assert_eq!(text(run(&mut st, &ctx, "is-leader", &[])), "True\n");
+        assert_eq!(stdout(&mut st, &ctx, "is-leader", &[]), "True\n");
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ToolContext::for_unit("kratos/1"),
                 "is-leader",
                 &["--format=json"]
-            )),
+            ),
             "false\n"
         );
     }

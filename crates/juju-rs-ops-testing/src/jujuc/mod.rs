@@ -298,6 +298,15 @@ impl Call<'_> {
         self.st.is_leader(&self.ctx.unit)
     }
 
+    /// The unit's address (empty when the state has none).
+    fn address(&self) -> String {
+        self.st
+            .units
+            .get(&self.ctx.unit)
+            .map(|u| u.address.clone())
+            .unwrap_or_default()
+    }
+
     /// Reads a `--file` argument: `-` is stdin.
     fn read_file(&self, path: &str) -> Result<Vec<u8>, ToolFailure> {
         if path == "-" {
@@ -373,6 +382,26 @@ mod tests {
 
     pub(super) fn text(out: Out) -> String {
         String::from_utf8(out.unwrap()).unwrap()
+    }
+
+    /// What a tool that must succeed prints.
+    pub(super) fn stdout(
+        st: &mut ModelState,
+        ctx: &ToolContext,
+        tool: &str,
+        args: &[&str],
+    ) -> String {
+        text(run(st, ctx, tool, args))
+    }
+
+    /// How a tool that must fail fails.
+    pub(super) fn failure(
+        st: &mut ModelState,
+        ctx: &ToolContext,
+        tool: &str,
+        args: &[&str],
+    ) -> ToolFailure {
+        run(st, ctx, tool, args).expect_err("the tool should fail")
     }
 
     pub(super) fn relation_ctx(unit: &str, remote_unit: Option<&str>) -> ToolContext {

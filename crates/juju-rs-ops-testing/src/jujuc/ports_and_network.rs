@@ -65,15 +65,12 @@ impl Call<'_> {
                 "no network config found for binding {binding:?}"
             )));
         }
-        let network = self.st.networks.get(binding).cloned().unwrap_or_else(|| {
-            let address = self
-                .st
-                .units
-                .get(&self.ctx.unit)
-                .map(|u| u.address.clone())
-                .unwrap_or_default();
-            Network::for_address(&address)
-        });
+        let network = self
+            .st
+            .networks
+            .get(binding)
+            .cloned()
+            .unwrap_or_else(|| Network::for_address(&self.address()));
         let first_address = network
             .bind_addresses
             .iter()
@@ -147,19 +144,13 @@ mod tests {
         run(&mut st, &ctx, "open-port", &["icmp"]).unwrap();
         run(&mut st, &ctx, "close-port", &["icmp"]).unwrap();
         assert_eq!(
-            text(run(&mut st, &ctx, "opened-ports", &["--format=json"])),
+            stdout(&mut st, &ctx, "opened-ports", &["--format=json"]),
             "[\"4433/tcp\",\"4434/tcp\"]\n"
         );
         assert_eq!(
-            text(run(&mut st, &ctx, "opened-ports", &[])),
+            stdout(&mut st, &ctx, "opened-ports", &[]),
             "4433/tcp\n4434/tcp\n"
         );
-        assert_eq!(
-            run(&mut st, &ctx, "open-port", &["80/sctp"])
-                .err()
-                .unwrap()
-                .code,
-            2
-        );
+        assert_eq!(failure(&mut st, &ctx, "open-port", &["80/sctp"]).code, 2);
     }
 }

@@ -204,61 +204,56 @@ mod tests {
         let mut st = model();
         let ctx = relation_ctx("kratos/1", Some("postgresql-k8s/0"));
         assert_eq!(
-            text(run(&mut st, &ctx, "relation-ids", &[])),
+            stdout(&mut st, &ctx, "relation-ids", &[]),
             "pg-database:3\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-ids",
                 &["kratos-peers", "--format=json"]
-            )),
+            ),
             "[\"kratos-peers:1\"]\n"
         );
         assert_eq!(
-            text(run(
-                &mut st,
-                &ctx,
-                "relation-ids",
-                &["nothing", "--format=json"]
-            )),
+            stdout(&mut st, &ctx, "relation-ids", &["nothing", "--format=json"]),
             "[]\n"
         );
         assert_eq!(
-            text(run(&mut st, &ctx, "relation-list", &[])),
+            stdout(&mut st, &ctx, "relation-list", &[]),
             "postgresql-k8s/0\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-list",
                 &["-r", "kratos-peers:1", "--format=json"]
-            )),
+            ),
             "[\"kratos/0\"]\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-list",
                 &["--app", "-r", "1", "--format=json"]
-            )),
+            ),
             "\"kratos\"\n"
         );
         // Defaults: the remote unit of the hook, then the remote app.
         assert_eq!(
-            text(run(&mut st, &ctx, "relation-get", &["endpoints"])),
+            stdout(&mut st, &ctx, "relation-get", &["endpoints"]),
             "db:5432\n"
         );
         let app_ctx = relation_ctx("kratos/1", None);
         assert_eq!(
-            text(run(&mut st, &app_ctx, "relation-get", &["--format=json"])),
+            stdout(&mut st, &app_ctx, "relation-get", &["--format=json"]),
             "{\"password\":\"p\",\"username\":\"u\"}\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-get",
@@ -270,43 +265,35 @@ mod tests {
                     "-",
                     "postgresql-k8s"
                 ]
-            )),
+            ),
             "{\"password\":\"p\",\"username\":\"u\"}\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "relation-get",
                 &["--format=json", "missing", "postgresql-k8s/0"]
-            )),
+            ),
             "null\n"
         );
-        let err = run(
+        let err = failure(
             &mut st,
             &ctx,
             "relation-get",
             &["-r", "pg-database:9", "-", "kratos/1"],
-        )
-        .err()
-        .unwrap();
+        );
         assert_eq!(err.code, 2);
         assert_eq!(
             err.stderr,
             "ERROR invalid value \"pg-database:9\" for option -r: relation not found\n"
         );
-        let err = run(&mut st, &ctx, "relation-list", &["-r", "x"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &ctx, "relation-list", &["-r", "x"]);
         assert!(err.stderr.contains("invalid relation id"), "{err}");
         let no_rel = ToolContext::for_unit("kratos/0");
-        let err = run(&mut st, &no_rel, "relation-get", &["-", "kratos/0"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &no_rel, "relation-get", &["-", "kratos/0"]);
         assert_eq!(err.stderr, "ERROR no relation id specified\n");
-        let err = run(&mut st, &ctx, "relation-get", &["-", "other/0"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &ctx, "relation-get", &["-", "other/0"]);
         assert!(err.stderr.contains("not found"), "{err}");
     }
 
@@ -344,33 +331,29 @@ mod tests {
             st.relation(3).unwrap().app_bag("kratos")["database"],
             "kratos"
         );
-        let err = run(&mut st, &follower, "relation-set", &["--app", "x=1"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &follower, "relation-set", &["--app", "x=1"]);
         assert_eq!(
             (err.code, err.stderr.as_str()),
             (1, "ERROR cannot write relation settings\n")
         );
         // The follower cannot read our app bag outside a peer relation; the leader can.
         assert_eq!(
-            run(
+            failure(
                 &mut st,
                 &follower,
                 "relation-get",
                 &["--app", "-", "kratos"]
             )
-            .err()
-            .unwrap()
             .stderr,
             "ERROR permission denied\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &leader,
                 "relation-get",
                 &["--app", "database", "kratos"]
-            )),
+            ),
             "kratos\n"
         );
         for (stdin, want) in [
@@ -391,15 +374,10 @@ mod tests {
             assert!(err.stderr.contains(want), "{err}");
         }
         assert_eq!(
-            run(&mut st, &leader, "relation-set", &["novalue"])
-                .err()
-                .unwrap()
-                .code,
+            failure(&mut st, &leader, "relation-set", &["novalue"]).code,
             2
         );
-        let err = run(&mut st, &leader, "relation-set", &["a=1", "a=2"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &leader, "relation-set", &["a=1", "a=2"]);
         assert!(err.stderr.contains("more than once"), "{err}");
         // Peers read each other's data and the shared app bag.
         let peer = ToolContext {
@@ -419,12 +397,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &peer,
                 "relation-get",
                 &["--app", "shared", "kratos"]
-            )),
+            ),
             "yes\n"
         );
     }

@@ -633,7 +633,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("cookiesecret");
         std::fs::write(&file, "s3cr3t").unwrap();
-        let id = text(run(
+        let id = stdout(
             &mut st,
             &leader,
             "secret-add",
@@ -644,60 +644,44 @@ mod tests {
                 "application",
                 &format!("cookiesecret#file={}", file.display()),
             ],
-        ));
+        );
         let id = id.trim().to_string();
         assert!(id.starts_with("secret:") && id.len() == 27, "{id}");
         // Non-leaders cannot add application secrets; labels are unique per owner.
         assert_eq!(
-            run(&mut st, &follower, "secret-add", &["abc=1"])
-                .err()
-                .unwrap()
-                .stderr,
+            failure(&mut st, &follower, "secret-add", &["abc=1"]).stderr,
             "ERROR this unit is not the leader\n"
         );
-        assert!(run(
+        assert!(failure(
             &mut st,
             &leader,
             "secret-add",
             &["--label", "cookie_secret", "abc=1"]
         )
-        .err()
-        .unwrap()
         .stderr
         .contains("already exists"));
-        assert_eq!(
-            run(&mut st, &leader, "secret-add", &["ab=1"])
-                .err()
-                .unwrap()
-                .code,
-            2
-        );
+        assert_eq!(failure(&mut st, &leader, "secret-add", &["ab=1"]).code, 2);
         // Every unit of the app reads it by label.
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &follower,
                 "secret-get",
                 &["--format=json", "--label", "cookie_secret"]
-            )),
+            ),
             "{\"cookiesecret\":\"s3cr3t\"}\n"
         );
         assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret"]
-            )),
+            stdout(&mut st, &follower, "secret-get", &[&id, "cookiesecret"]),
             "s3cr3t\n"
         );
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &follower,
                 "secret-get",
                 &[&id, "cookiesecret#base64"]
-            )),
+            ),
             "czNjcjN0\n"
         );
         // A new revision: tracking units see it only with --refresh (or --peek).
@@ -715,77 +699,40 @@ mod tests {
             2,
             "unchanged content makes no revision"
         );
+        let follower_gets =
+            |st: &mut ModelState, args: &[&str]| stdout(st, &follower, "secret-get", args);
+        assert_eq!(follower_gets(&mut st, &[&id, "cookiesecret"]), "s3cr3t\n");
         assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret"]
-            )),
-            "s3cr3t\n"
-        );
-        assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret", "--peek"]
-            )),
+            follower_gets(&mut st, &[&id, "cookiesecret", "--peek"]),
             "new\n"
         );
+        assert_eq!(follower_gets(&mut st, &[&id, "cookiesecret"]), "s3cr3t\n");
         assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret"]
-            )),
-            "s3cr3t\n"
-        );
-        assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret", "--refresh"]
-            )),
+            follower_gets(&mut st, &[&id, "cookiesecret", "--refresh"]),
             "new\n"
         );
-        assert_eq!(
-            text(run(
-                &mut st,
-                &follower,
-                "secret-get",
-                &[&id, "cookiesecret"]
-            )),
-            "new\n"
-        );
+        assert_eq!(follower_gets(&mut st, &[&id, "cookiesecret"]), "new\n");
         // Only the leader manages it.
         assert_eq!(
-            run(&mut st, &follower, "secret-set", &[&id, "cookiesecret=x"])
-                .err()
-                .unwrap()
-                .stderr,
+            failure(&mut st, &follower, "secret-set", &[&id, "cookiesecret=x"]).stderr,
             "ERROR permission denied\n"
         );
-        assert!(run(&mut st, &follower, "secret-info-get", &[&id])
-            .err()
-            .unwrap()
+        assert!(failure(&mut st, &follower, "secret-info-get", &[&id])
             .stderr
             .contains("not found"));
-        let info: Value = serde_json::from_str(&text(run(
+        let info: Value = serde_json::from_str(&stdout(
             &mut st,
             &leader,
             "secret-info-get",
             &["--label", "cookie_secret", "--format=json"],
-        )))
+        ))
         .unwrap();
         let xid = secret_xid(&id).to_string();
         assert_eq!(info[&xid]["revision"], 2);
         assert_eq!(info[&xid]["label"], "cookie_secret");
         assert_eq!(info[&xid]["owner"], "application");
         assert_eq!(
-            text(run(&mut st, &follower, "secret-ids", &["--format=json"])),
+            stdout(&mut st, &follower, "secret-ids", &["--format=json"]),
             format!("[\"{id}\"]\n")
         );
         // Grants over a relation; revokes; removal.
@@ -799,14 +746,12 @@ mod tests {
         .unwrap();
         assert_eq!(st.secret(&id).unwrap().grants[&3].len(), 2);
         assert_eq!(
-            run(
+            failure(
                 &mut st,
                 &leader,
                 "secret-grant",
                 &["-r", "3", "--unit", "other/0", &id]
             )
-            .err()
-            .unwrap()
             .code,
             2
         );
@@ -820,23 +765,18 @@ mod tests {
         .unwrap();
         assert!(st.secret(&id).unwrap().grants.is_empty());
         run(&mut st, &leader, "secret-remove", &[&id]).unwrap();
-        let err = run(&mut st, &follower, "secret-get", &[&id]).err().unwrap();
+        let err = failure(&mut st, &follower, "secret-get", &[&id]);
         assert!(err.stderr.contains("not found"), "{err}");
-        assert!(run(
+        assert!(failure(
             &mut st,
             &follower,
             "secret-get",
             &["--label", "cookie_secret"]
         )
-        .err()
-        .unwrap()
         .stderr
         .contains("not found"));
         assert_eq!(
-            run(&mut st, &follower, "secret-get", &["secret:nope"])
-                .err()
-                .unwrap()
-                .code,
+            failure(&mut st, &follower, "secret-get", &["secret:nope"]).code,
             2
         );
     }
@@ -847,11 +787,11 @@ mod tests {
         let id = secret.id.clone();
         let mut st = model().with_secret(secret);
         let ctx = ToolContext::for_unit("kratos/0");
-        let denied = run(&mut st, &ctx, "secret-get", &[&id]).err().unwrap();
+        let denied = failure(&mut st, &ctx, "secret-get", &[&id]);
         assert_eq!(denied.stderr, "ERROR permission denied\n");
         st.secrets[0].user_grants.insert("kratos".into());
         assert_eq!(
-            text(run(&mut st, &ctx, "secret-get", &[&id, "password"])),
+            stdout(&mut st, &ctx, "secret-get", &[&id, "password"]),
             "pw\n"
         );
         assert!(run(&mut st, &ctx, "secret-set", &[&id, "password=x"]).is_err());
@@ -868,10 +808,7 @@ mod tests {
         let mut st = model().with_secret(remote);
         let ctx = ToolContext::for_unit("kratos/0");
         assert_eq!(
-            run(&mut st, &ctx, "secret-get", &[&id])
-                .err()
-                .unwrap()
-                .stderr,
+            failure(&mut st, &ctx, "secret-get", &[&id]).stderr,
             "ERROR permission denied\n"
         );
         st.secrets[0]
@@ -880,36 +817,31 @@ mod tests {
             .or_default()
             .insert("kratos".into());
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "secret-get",
                 &[&id, "--label", "db-creds", "password"]
-            )),
+            ),
             "p\n"
         );
         assert_eq!(st.secrets[0].consumer_labels["kratos/0"], "db-creds");
         assert_eq!(st.secrets[0].label, None);
         assert_eq!(
-            text(run(
+            stdout(
                 &mut st,
                 &ctx,
                 "secret-get",
                 &["--label", "db-creds", "--format=json"]
-            )),
+            ),
             "{\"password\":\"p\",\"username\":\"u\"}\n"
         );
         // A consumer can neither manage the secret nor see its metadata.
         assert_eq!(
-            run(&mut st, &ctx, "secret-set", &[&id, "password=x"])
-                .err()
-                .unwrap()
-                .stderr,
+            failure(&mut st, &ctx, "secret-set", &[&id, "password=x"]).stderr,
             "ERROR permission denied\n"
         );
-        assert!(run(&mut st, &ctx, "secret-info-get", &[&id])
-            .err()
-            .unwrap()
+        assert!(failure(&mut st, &ctx, "secret-info-get", &[&id])
             .stderr
             .contains("not found"));
     }

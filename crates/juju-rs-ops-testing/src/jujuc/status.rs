@@ -146,7 +146,7 @@ mod tests {
         let mut st = model();
         let leader = ToolContext::for_unit("kratos/0");
         let follower = ToolContext::for_unit("kratos/1");
-        assert_eq!(text(run(&mut st, &leader, "status-get", &[])), "unknown\n");
+        assert_eq!(stdout(&mut st, &leader, "status-get", &[]), "unknown\n");
         run(
             &mut st,
             &leader,
@@ -167,23 +167,23 @@ mod tests {
         )
         .unwrap();
         run(&mut st, &follower, "status-set", &["waiting", "w"]).unwrap();
-        let unit: Value = serde_json::from_str(&text(run(
+        let unit: Value = serde_json::from_str(&stdout(
             &mut st,
             &leader,
             "status-get",
             &["--include-data", "--format=json", "--application=false"],
-        )))
+        ))
         .unwrap();
         assert_eq!(
             unit,
             json!({"status": "blocked", "message": "Missing integration", "status-data": {}})
         );
-        let app: Value = serde_json::from_str(&text(run(
+        let app: Value = serde_json::from_str(&stdout(
             &mut st,
             &leader,
             "status-get",
             &["--include-data", "--format=json", "--application=true"],
-        )))
+        ))
         .unwrap();
         assert_eq!(app["application-status"]["status"], "active");
         assert_eq!(app["application-status"]["message"], "");
@@ -192,35 +192,26 @@ mod tests {
             "w"
         );
         assert_eq!(
-            text(run(&mut st, &leader, "status-get", &["--format=json"])),
+            stdout(&mut st, &leader, "status-get", &["--format=json"]),
             "{\"status\":\"blocked\"}\n"
         );
-        let err = run(
+        let err = failure(
             &mut st,
             &follower,
             "status-set",
             &["--application", "active"],
-        )
-        .err()
-        .unwrap();
+        );
         assert_eq!(
             (err.code, err.stderr.as_str()),
             (1, "ERROR this unit is not the leader\n")
         );
-        let err = run(&mut st, &follower, "status-get", &["--application"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &follower, "status-get", &["--application"]);
         assert!(err
             .stderr
             .contains("finding application status: this unit is not the leader"));
-        let err = run(&mut st, &leader, "status-set", &["error", "x"])
-            .err()
-            .unwrap();
+        let err = failure(&mut st, &leader, "status-set", &["error", "x"]);
         assert_eq!(err.stderr, "ERROR invalid status \"error\", expected one of [maintenance blocked waiting active]\n");
-        assert_eq!(
-            run(&mut st, &leader, "status-set", &[]).err().unwrap().code,
-            2
-        );
+        assert_eq!(failure(&mut st, &leader, "status-set", &[]).code, 2);
     }
 
     #[test]
