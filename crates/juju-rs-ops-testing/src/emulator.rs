@@ -22,8 +22,9 @@
 //! - Leadership: the new leader gets `leader-elected`, a deposed leader
 //!   `leader-settings-changed`; a new non-leader unit gets `leader-settings-changed` at
 //!   start-up, as Juju 3.6 does.
-//! - Action parameters get the defaults from `actions.yaml` but are not validated against
-//!   its schema. A hook that exits non-zero fails the action with `exit status N`.
+//! - Action parameters get the defaults from `actions.yaml` and are validated against its
+//!   schema as Juju does ([`ActionSchemas`]); invalid ones fail the action without running
+//!   the charm. A hook that exits non-zero fails the action with `exit status N`.
 //! - Storage, upgrades, series upgrades and Pebble notices/checks have no helpers; use
 //!   [`Emulator::dispatch`] with an [`EventSpec`] for any event.
 
@@ -35,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::action_params::ActionSchemas;
 use super::jujuc::TOOL_NAMES;
 use super::state::{
     unit_app, ActionRun, Databag, ModelState, Relation, StateError, StatusRecord, ToolCall,
@@ -413,8 +415,9 @@ pub struct ActionOutcome {
     pub message: Option<String>,
     /// `action-log` messages.
     pub logs: Vec<String>,
-    /// The dispatch that ran the action.
-    pub dispatch: Dispatched,
+    /// The dispatch that ran the action; `None` when Juju would not have queued it (its
+    /// parameters did not validate), so the charm never ran.
+    pub dispatch: Option<Dispatched>,
 }
 
 /// The parts of metadata.yaml the agent acts on.
@@ -449,8 +452,8 @@ impl CharmMetadata {
 pub struct Emulator {
     charm_dir: PathBuf,
     metadata: CharmMetadata,
-    /// Action name to parameter defaults.
-    actions: BTreeMap<String, serde_json::Map<String, Value>>,
+    /// The actions of actions.yaml: parameter defaults and schemas.
+    actions: ActionSchemas,
     config_defaults: ModelState,
     workdir: tempfile::TempDir,
     tools_dir: PathBuf,
@@ -510,8 +513,8 @@ impl Emulator {
             return Err(charm_error("dispatch is missing".into()));
         }
         let actions = match read_yaml_file(&charm_dir, "actions.yaml")? {
-            None => BTreeMap::new(),
-            Some(text) => parse_actions(&text).map_err(charm_error)?,
+            None => ActionSchemas::default(),
+            Some(text) => ActionSchemas::parse(&text).map_err(charm_error)?,
         };
         let mut state = ModelState::new(&metadata.name);
         if let Some(config) = read_yaml_file(&charm_dir, "config.yaml")? {
@@ -786,6 +789,23 @@ impl Emulator {
             }
         }
         Ok(true)
+    }
+
+    /// Runs `runs` in order into fresh outcomes, stopping at the first failure.
+    fn run_fresh(&mut self, runs: Vec<(String, EventSpec)>) -> Result<Outcomes, EmulatorError> {
+        let mut outcomes = Outcomes::default();
+        self.run_all(&mut outcomes, runs)?;
+        Ok(outcomes)
+    }
+
+    /// Runs `spec` on each of our units.
+    fn on_each_unit(&mut self, spec: EventSpec) -> Result<Outcomes, EmulatorError> {
+        let runs = self
+            .our_units()?
+            .into_iter()
+            .map(|u| (u, spec.clone()))
+            .collect();
+        self.run_fresh(runs)
     }
 
     fn our_units(&self) -> Result<Vec<String>, EmulatorError> {
@@ -1064,24 +1084,7 @@ impl Emulator {
         id: u32,
         data: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Outcomes, EmulatorError> {
-        let relation = self.relation(id)?;
-        let bag: Databag = data
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect();
-        self.update_state(|s| {
-            if let Some(r) = s.relation_mut(id) {
-                r.app_data.insert(r.remote_app.clone(), bag);
-            }
-        })?;
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| (u, EventSpec::relation("changed", &relation, None)))
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.set_remote_data(id, None, data)
     }
 
     /// Replaces a remote unit's databag and runs `-relation-changed` about it on each of
@@ -1092,6 +1095,17 @@ impl Emulator {
         remote_unit: &str,
         data: impl IntoIterator<Item = (K, V)>,
     ) -> Result<Outcomes, EmulatorError> {
+        self.set_remote_data(id, Some(remote_unit), data)
+    }
+
+    /// Replaces the databag of `remote_unit`, or of the remote application without one,
+    /// and runs `-relation-changed` about it on each of our units.
+    fn set_remote_data<K: Into<String>, V: Into<String>>(
+        &mut self,
+        id: u32,
+        remote_unit: Option<&str>,
+        data: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Outcomes, EmulatorError> {
         let relation = self.relation(id)?;
         let bag: Databag = data
             .into_iter()
@@ -1099,22 +1113,13 @@ impl Emulator {
             .collect();
         self.update_state(|s| {
             if let Some(r) = s.relation_mut(id) {
-                r.unit_data.insert(remote_unit.to_string(), bag);
+                match remote_unit {
+                    Some(unit) => r.unit_data.insert(unit.to_string(), bag),
+                    None => r.app_data.insert(r.remote_app.clone(), bag),
+                };
             }
         })?;
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| {
-                (
-                    u,
-                    EventSpec::relation("changed", &relation, Some(remote_unit)),
-                )
-            })
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.on_each_unit(EventSpec::relation("changed", &relation, remote_unit))
     }
 
     /// Removes a relation (`juju remove-relation`): each remote unit departs
@@ -1180,14 +1185,7 @@ impl Emulator {
 
     /// Runs one hook without details (`update-status`, `upgrade-charm`, ...) on every unit.
     pub fn on_every_unit(&mut self, hook: &str) -> Result<Outcomes, EmulatorError> {
-        let runs = self
-            .our_units()?
-            .into_iter()
-            .map(|u| (u, EventSpec::hook(hook)))
-            .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.on_each_unit(EventSpec::hook(hook))
     }
 
     /// `update-status` on every unit.
@@ -1208,9 +1206,7 @@ impl Emulator {
         if let Some(old) = previous.filter(|old| old != unit) {
             runs.push((old, EventSpec::hook("leader-settings-changed")));
         }
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.run_fresh(runs)
     }
 
     /// Runs `secret-changed` for a secret on each of our units that consumes it (tracks a
@@ -1240,25 +1236,38 @@ impl Emulator {
                 (u.clone(), spec)
             })
             .collect();
-        let mut outcomes = Outcomes::default();
-        self.run_all(&mut outcomes, runs)?;
-        Ok(outcomes)
+        self.run_fresh(runs)
     }
 
     /// Runs an action on a unit (`juju run <unit> <action> key=value...`), with the
     /// parameter defaults from actions.yaml under the given params.
+    ///
+    /// As in Juju, the parameters (defaults filled in) must validate against the action's
+    /// schema from actions.yaml first: when they do not, the charm does not run and the
+    /// outcome is `Failed` with Juju's message (`validation failed: (root) : "email"
+    /// property is missing`, ...) and no dispatch.
     pub fn run_action(
         &mut self,
         unit: &str,
         name: &str,
         params: serde_json::Map<String, Value>,
     ) -> Result<ActionOutcome, EmulatorError> {
-        let mut all = self
+        let schema = self
             .actions
             .get(name)
-            .cloned()
             .ok_or_else(|| EmulatorError::UnknownAction(name.to_string()))?;
-        all.extend(params);
+        let all = match schema.prepare(params) {
+            Ok(all) => all,
+            Err(message) => {
+                return Ok(ActionOutcome {
+                    status: ActionStatus::Failed,
+                    results: serde_json::Map::new(),
+                    message: Some(message),
+                    logs: Vec::new(),
+                    dispatch: None,
+                })
+            }
+        };
         let id = self.next_action_id.to_string();
         self.next_action_id += 1;
         self.update_state(|s| {
@@ -1295,36 +1304,9 @@ impl Emulator {
             results: run.results,
             message,
             logs: run.logs,
-            dispatch,
+            dispatch: Some(dispatch),
         })
     }
-}
-
-/// actions.yaml: action name to the defaults of its parameters.
-fn parse_actions(text: &str) -> Result<BTreeMap<String, serde_json::Map<String, Value>>, String> {
-    let doc: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(text).map_err(|e| format!("actions.yaml: {e}"))?;
-    let mut out = BTreeMap::new();
-    let Some(actions) = doc.as_mapping() else {
-        return Ok(out);
-    };
-    for (name, spec) in actions {
-        let name = name
-            .as_str()
-            .ok_or_else(|| format!("actions.yaml: action name {name:?}"))?;
-        let mut defaults = serde_json::Map::new();
-        if let Some(params) = spec.get("params").and_then(|p| p.as_mapping()) {
-            for (param, schema) in params {
-                if let (Some(param), Some(default)) = (param.as_str(), schema.get("default")) {
-                    let value = serde_json::to_value(default)
-                        .map_err(|e| format!("actions.yaml: default of {name}.{param}: {e}"))?;
-                    defaults.insert(param.to_string(), value);
-                }
-            }
-        }
-        out.insert(name.to_string(), defaults);
-    }
-    Ok(out)
 }
 
 /// Kills a process group with `kill -KILL -<pgid>` (no libc binding needed for a test

@@ -439,21 +439,13 @@ impl Pebble for FakePebble {
     }
 
     fn start(&self, names: &[&str]) -> Result<(), PebbleError> {
-        let mut state = self.enter(PebbleCall::Start(names_vec(names)))?;
-        let order = state.start_order("start", names)?;
-        for name in order {
-            state.start_service(&name);
-        }
-        Ok(())
+        self.enter(PebbleCall::Start(names_vec(names)))?
+            .start_services("start", names)
     }
 
     fn stop(&self, names: &[&str]) -> Result<(), PebbleError> {
-        let mut state = self.enter(PebbleCall::Stop(names_vec(names)))?;
-        let order = state.stop_order("stop", names)?;
-        for name in order {
-            state.stop_service(&name);
-        }
-        Ok(())
+        self.enter(PebbleCall::Stop(names_vec(names)))?
+            .stop_services("stop", names)
     }
 
     fn restart(&self, names: &[&str]) -> Result<(), PebbleError> {
@@ -835,34 +827,51 @@ impl FakeState {
         }
     }
 
+    /// Starts `names` and what they require.
+    fn start_services(&mut self, action: &str, names: &[&str]) -> Result<(), PebbleError> {
+        for name in self.start_order(action, names)? {
+            self.start_service(&name);
+        }
+        Ok(())
+    }
+
+    /// Stops `names` and what requires them.
+    fn stop_services(&mut self, action: &str, names: &[&str]) -> Result<(), PebbleError> {
+        for name in self.stop_order(action, names)? {
+            self.stop_service(&name);
+        }
+        Ok(())
+    }
+
     /// The services to start for `names`: the names and, transitively, what they
     /// `require`.
     fn start_order(&self, action: &str, names: &[&str]) -> Result<Vec<String>, PebbleError> {
-        if names.is_empty() {
-            return Err(bad_request(format!(
-                "must specify services for {action} action"
-            )));
-        }
-        let mut order: Vec<String> = Vec::new();
-        let mut pending: Vec<String> = names_vec(names);
-        while let Some(name) = pending.pop() {
-            if order.contains(&name) {
-                continue;
-            }
-            let service = self.plan.services.get(&name).ok_or_else(|| {
-                bad_request(format!(
-                    "cannot {action} services: service {name:?} does not exist"
-                ))
-            })?;
-            pending.extend(service.requires.iter().cloned());
-            order.push(name);
-        }
-        Ok(order)
+        self.closure(action, names, |name| {
+            self.plan.services[name].requires.clone()
+        })
     }
 
     /// The services to stop for `names`: the names and, transitively, the services
     /// that require them.
     fn stop_order(&self, action: &str, names: &[&str]) -> Result<Vec<String>, PebbleError> {
+        self.closure(action, names, |name| {
+            self.plan
+                .services
+                .iter()
+                .filter(|(_, service)| service.requires.iter().any(|r| r == name))
+                .map(|(dependant, _)| dependant.clone())
+                .collect()
+        })
+    }
+
+    /// `names` and, transitively, the services `next` names for each; fails as Pebble
+    /// does when `names` is empty or names a service the plan lacks.
+    fn closure(
+        &self,
+        action: &str,
+        names: &[&str],
+        next: impl Fn(&str) -> Vec<String>,
+    ) -> Result<Vec<String>, PebbleError> {
         if names.is_empty() {
             return Err(bad_request(format!(
                 "must specify services for {action} action"
@@ -879,11 +888,7 @@ impl FakeState {
                     "cannot {action} services: service {name:?} does not exist"
                 )));
             }
-            for (dependant, service) in &self.plan.services {
-                if service.requires.contains(&name) {
-                    pending.push(dependant.clone());
-                }
-            }
+            pending.extend(next(&name));
             order.push(name);
         }
         Ok(order)

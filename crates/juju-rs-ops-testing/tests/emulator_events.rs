@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use juju_rs_ops_testing::state::{Relation, StatusRecord};
-use juju_rs_ops_testing::{find_emulator_binary, Emulator, EmulatorError, EventSpec};
+use juju_rs_ops_testing::{find_emulator_binary, ActionStatus, Emulator, EmulatorError, EventSpec};
 use serde_json::json;
 
 /// Records `unit|dispatch path|relation id|remote unit|remote app|departing unit|
@@ -21,6 +21,7 @@ case "$JUJU_DISPATCH_PATH" in
   hooks/slow) sleep 10 ;;
   hooks/count-links) echo "links: $(ip -o link | wc -l)" >> "$EVENTS_LOG" ;;
   actions/do) action-set "answer=$(action-get question)" ;;
+  actions/backup) action-set "timeout=$(action-get timeout)" "email=$(action-get email)" ;;
 esac
 status-set active "$JUJU_DISPATCH_PATH"
 "#;
@@ -47,7 +48,11 @@ fn charm() -> Charm {
     .unwrap();
     std::fs::write(
         path.join("actions.yaml"),
-        "do:\n  params:\n    question: {type: string, default: why}\n",
+        concat!(
+            "do:\n  params:\n    question: {type: string, default: why}\n",
+            "backup:\n  params:\n    timeout: {type: number, default: 30}\n",
+            "    email: {type: string}\n  required: [email]\n  additionalProperties: false\n",
+        ),
     )
     .unwrap();
     // dispatch is a symlink to the script, as a Rust charm's dispatch links to its binary.
@@ -241,7 +246,7 @@ fn actions_leadership_timeouts_and_custom_events() {
     take_log(&charm.log);
 
     let action = emu.run_action("demo/1", "do", Default::default()).unwrap();
-    assert_eq!(action.status, juju_rs_ops_testing::ActionStatus::Completed);
+    assert_eq!(action.status, ActionStatus::Completed);
     assert_eq!(action.results["answer"], "why");
     let action = emu
         .run_action(
@@ -345,5 +350,57 @@ fn dispatch_can_run_inside_a_network_namespace() {
     assert_eq!(
         emu.state().unwrap().units["demo/0"].status.message,
         "hooks/count-links"
+    );
+}
+
+#[test]
+fn action_params_are_validated_against_actions_yaml_before_the_charm_runs() {
+    let charm = charm();
+    let mut emu = emulator(&charm);
+    emu.deploy(1).unwrap().check().unwrap();
+    take_log(&charm.log);
+    let calls_before = emu.state().unwrap().tool_calls.len();
+
+    for (params, error) in [
+        (
+            json!({"email": "a@example.com", "foo": 1}),
+            r#"(root) : additional property "foo" is not allowed"#,
+        ),
+        (
+            json!({"email": "a@example.com", "timeout": "soon"}),
+            "(root).timeout : invalid type. Expected: number, given: string",
+        ),
+        (json!({}), r#"(root) : "email" property is missing"#),
+    ] {
+        let params = params.as_object().cloned().unwrap();
+        let action = emu.run_action("demo/0", "backup", params).unwrap();
+        assert_eq!(action.status, ActionStatus::Failed);
+        assert_eq!(
+            action.message.as_deref(),
+            Some(format!("validation failed: {error}").as_str())
+        );
+        assert!(action.dispatch.is_none(), "the charm must not run");
+        assert!(action.results.is_empty() && action.logs.is_empty());
+    }
+    assert!(take_log(&charm.log).is_empty(), "no dispatch ran");
+    let state = emu.state().unwrap();
+    assert_eq!(state.tool_calls.len(), calls_before, "no hook tool ran");
+    assert!(state.action.is_none());
+
+    // Valid params: the defaults are filled in and the charm runs with them.
+    let params = json!({"email": "a@example.com"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let action = emu.run_action("demo/0", "backup", params).unwrap();
+    assert_eq!(action.status, ActionStatus::Completed, "{action:?}");
+    assert_eq!(
+        serde_json::Value::Object(action.results),
+        json!({"timeout": "30", "email": "a@example.com"})
+    );
+    assert!(action.dispatch.is_some_and(|d| d.succeeded()));
+    assert_eq!(
+        take_log(&charm.log)[0],
+        "demo/0|actions/backup||||||backup|||yes"
     );
 }

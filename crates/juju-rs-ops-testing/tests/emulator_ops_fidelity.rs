@@ -234,7 +234,7 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
         greet.status,
         ActionStatus::Completed,
         "{}",
-        greet.dispatch.stderr
+        greet.dispatch.map(|d| d.stderr).unwrap_or_default()
     );
     assert_eq!(
         serde_json::Value::Object(greet.results),
@@ -255,7 +255,7 @@ fn an_ops_charm_runs_correctly_under_the_emulator() {
     );
     assert_eq!(explode.logs, ["about to fail"]);
     assert!(
-        explode.dispatch.succeeded(),
+        explode.dispatch.as_ref().is_some_and(|d| d.succeeded()),
         "a failed action is not a failed hook"
     );
     assert!(emu.state().unwrap().action.is_none());

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use juju_rs_ops::context::PebbleConnector;
@@ -78,6 +78,11 @@ fn container_dir() -> (tempfile::TempDir, PathBuf) {
     let host = tempfile::tempdir().unwrap();
     let dir = host.path().join("srv");
     (host, dir)
+}
+
+/// A real Pebble whose container directory is `dir`.
+fn pebble_with_container(dir: &Path) -> PebbleFixture {
+    PebbleFixture::builder().container_dir(dir).start().unwrap()
 }
 
 #[test]
@@ -215,10 +220,7 @@ checks:
 #[test]
 fn service_operations_match_real_pebble() {
     let (_host, dir) = container_dir();
-    let fixture = PebbleFixture::builder()
-        .container_dir(&dir)
-        .start()
-        .unwrap();
+    let fixture = pebble_with_container(&dir);
     let real = fixture.client();
     let fake = FakePebble::new();
     let d = dir.to_str().unwrap();
@@ -286,10 +288,7 @@ services:
 #[test]
 fn file_operations_match_real_pebble() {
     let (_host, dir) = container_dir();
-    let fixture = PebbleFixture::builder()
-        .container_dir(&dir)
-        .start()
-        .unwrap();
+    let fixture = pebble_with_container(&dir);
     let real = fixture.client();
     let fake = FakePebble::new();
     let d = dir.to_str().unwrap().to_owned();
