@@ -1232,7 +1232,7 @@ fn validate_plan(plan: &Plan) -> Result<(), PebbleError> {
 /// `plan.CombineLayers` (including its defaults: checks get `threshold: 3`).
 ///
 /// ```
-/// use juju_rs_ops::pebble::{Layer, Service};
+/// use juju_rs_ops::pebble::{Layer, Service, ServiceStartup};
 /// use juju_rs_ops_testing::combine_layers;
 ///
 /// let service = |command: &str, over: &str| Service {
@@ -1241,12 +1241,12 @@ fn validate_plan(plan: &Plan) -> Result<(), PebbleError> {
 ///     ..Service::default()
 /// };
 /// let mut base = Layer::default();
-/// base.services.insert("web".into(), Service { startup: "enabled".into(), ..service("web --port 80", "replace") });
+/// base.services.insert("web".into(), Service { startup: Some(ServiceStartup::Enabled), ..service("web --port 80", "replace") });
 /// let mut patch = Layer::default();
 /// patch.services.insert("web".into(), service("web --port 8080", "merge"));
 /// let plan = combine_layers(&[("base".into(), base), ("patch".into(), patch)]).unwrap();
 /// assert_eq!(plan.services["web"].command, "web --port 8080");
-/// assert_eq!(plan.services["web"].startup, "enabled");
+/// assert_eq!(plan.services["web"].startup, Some(ServiceStartup::Enabled));
 /// ```
 pub fn combine_layers(layers: &[(String, Layer)]) -> Result<Layer, PebbleError> {
     let mut combined = Layer::default();
