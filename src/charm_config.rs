@@ -270,30 +270,8 @@ impl CharmConfig {
             cpu: resource_limit("cpu", &self.cpu, "\"1\", \"0.5\" or \"500m\"")?,
             memory: resource_limit("memory", &self.memory, "\"512Mi\" or \"1Gi\"")?,
         };
-        let sender_email = self.sender_email.trim();
-        if !looks_like_email(sender_email) {
-            return Err(ConfigProblem::new(
-                "sender_email",
-                format!(
-                    "{} is not an e-mail address; use e.g. identity@example.com",
-                    quoted(sender_email)
-                ),
-            ));
-        }
-        if self.enable_passwordless_login_method && self.enable_oidc_webauthn_sequencing {
-            return Err(ConfigProblem::new(
-                "enable_oidc_webauthn_sequencing",
-                "cannot be combined with enable_passwordless_login_method=true; \
-                 set one of them to false",
-            ));
-        }
-        if self.enable_passwordless_login_method && !self.enable_local_idp {
-            return Err(ConfigProblem::new(
-                "enable_passwordless_login_method",
-                "requires enable_local_idp=true; enable the local identity provider \
-                 or set this option to false",
-            ));
-        }
+        let sender_email = sender_email(&self.sender_email)?;
+        self.check_flag_combinations()?;
         let identity_schemas =
             configured_schemas(&self.identity_schemas, &self.default_identity_schema_id)?;
         let recovery_email_template = Some(self.recovery_email_template.clone())
@@ -314,6 +292,43 @@ impl CharmConfig {
             identity_schemas,
             recovery_email_template,
         })
+    }
+}
+
+impl CharmConfig {
+    /// The switches that cannot be combined.
+    fn check_flag_combinations(&self) -> Result<(), ConfigProblem> {
+        if self.enable_passwordless_login_method && self.enable_oidc_webauthn_sequencing {
+            return Err(ConfigProblem::new(
+                "enable_oidc_webauthn_sequencing",
+                "cannot be combined with enable_passwordless_login_method=true; \
+                 set one of them to false",
+            ));
+        }
+        if self.enable_passwordless_login_method && !self.enable_local_idp {
+            return Err(ConfigProblem::new(
+                "enable_passwordless_login_method",
+                "requires enable_local_idp=true; enable the local identity provider \
+                 or set this option to false",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `sender_email`, trimmed and checked.
+fn sender_email(value: &str) -> Result<&str, ConfigProblem> {
+    let sender_email = value.trim();
+    if looks_like_email(sender_email) {
+        Ok(sender_email)
+    } else {
+        Err(ConfigProblem::new(
+            "sender_email",
+            format!(
+                "{} is not an e-mail address; use e.g. identity@example.com",
+                quoted(sender_email)
+            ),
+        ))
     }
 }
 
@@ -437,6 +452,43 @@ fn looks_like_email(value: &str) -> bool {
         && !value.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// How `identity_schemas` must look, for its problem messages.
+const SCHEMAS_USAGE: &str = "give a JSON object mapping schema ids to identity schemas, \
+                             e.g. {\"user_v0\": {...}}";
+
+/// `identity_schemas` parsed into schema id -> schema object.
+fn schema_objects(schemas_json: &str) -> Result<BTreeMap<String, Value>, ConfigProblem> {
+    let usage = SCHEMAS_USAGE;
+    let problem = |message: String| ConfigProblem::new("identity_schemas", message);
+    let parsed: Value = serde_json::from_str(schemas_json).map_err(|err| {
+        problem(format!(
+            "not valid JSON (line {} column {}); {usage}",
+            err.line(),
+            err.column()
+        ))
+    })?;
+    let Value::Object(map) = parsed else {
+        return Err(problem(format!("not a JSON object; {usage}")));
+    };
+    if map.is_empty() {
+        return Err(problem(format!("contains no schema; {usage}")));
+    }
+    let mut schemas = BTreeMap::new();
+    for (id, schema) in map {
+        if id.trim().is_empty() {
+            return Err(problem(format!("a schema id is empty; {usage}")));
+        }
+        if !schema.is_object() {
+            return Err(problem(format!(
+                "the schema of {} is not a JSON object; {usage}",
+                quoted(&id)
+            )));
+        }
+        schemas.insert(id, schema);
+    }
+    Ok(schemas)
+}
+
 fn configured_schemas(
     schemas_json: &str,
     default_id: &str,
@@ -456,49 +508,7 @@ fn configured_schemas(
             ),
         ));
     }
-    let usage = "give a JSON object mapping schema ids to identity schemas, \
-                 e.g. {\"user_v0\": {...}}";
-    let parsed: Value = serde_json::from_str(schemas_json).map_err(|err| {
-        ConfigProblem::new(
-            "identity_schemas",
-            format!(
-                "not valid JSON (line {} column {}); {usage}",
-                err.line(),
-                err.column()
-            ),
-        )
-    })?;
-    let Value::Object(map) = parsed else {
-        return Err(ConfigProblem::new(
-            "identity_schemas",
-            format!("not a JSON object; {usage}"),
-        ));
-    };
-    if map.is_empty() {
-        return Err(ConfigProblem::new(
-            "identity_schemas",
-            format!("contains no schema; {usage}"),
-        ));
-    }
-    let mut schemas = BTreeMap::new();
-    for (id, schema) in map {
-        if id.trim().is_empty() {
-            return Err(ConfigProblem::new(
-                "identity_schemas",
-                format!("a schema id is empty; {usage}"),
-            ));
-        }
-        let Value::Object(schema) = schema else {
-            return Err(ConfigProblem::new(
-                "identity_schemas",
-                format!(
-                    "the schema of {} is not a JSON object; {usage}",
-                    quoted(&id)
-                ),
-            ));
-        };
-        schemas.insert(id, schema);
-    }
+    let schemas = schema_objects(schemas_json)?;
     let ids = || {
         schemas
             .keys()
@@ -526,15 +536,11 @@ fn configured_schemas(
         ));
     }
     // One parse: the set the renderer uses is the one validated here.
-    IdentitySchemaSet::new(
-        default_id,
-        schemas
-            .into_iter()
-            .map(|(id, schema)| (id, Value::Object(schema)))
-            .collect(),
-    )
-    .map(Some)
-    .map_err(|problem| ConfigProblem::new("identity_schemas", format!("{problem}; {usage}")))
+    IdentitySchemaSet::new(default_id, schemas)
+        .map(Some)
+        .map_err(|problem| {
+            ConfigProblem::new("identity_schemas", format!("{problem}; {SCHEMAS_USAGE}"))
+        })
 }
 
 #[cfg(test)]

@@ -125,52 +125,60 @@ pub struct IdentityCredential {
     pub webauthn_mfa_keys: Option<usize>,
 }
 
+impl IdentityCredential {
+    /// Reads one credential of type `kind`, taking its `config` out of the document (it
+    /// holds hashes and keys that must not travel further).
+    fn take(kind: &str, credential: &mut Value) -> IdentityCredential {
+        let config = match credential {
+            Value::Object(fields) => fields.remove("config"),
+            _ => None,
+        };
+        let webauthn_mfa_keys = match (kind, config) {
+            ("webauthn", Some(config)) => Some(
+                config
+                    .get("credentials")
+                    .and_then(Value::as_array)
+                    .map(|keys| {
+                        keys.iter()
+                            .filter(|key| key.get("is_passwordless") != Some(&Value::Bool(true)))
+                            .count()
+                    })
+                    .unwrap_or(0),
+            ),
+            _ => None,
+        };
+        let identifiers = credential
+            .get("identifiers")
+            .and_then(Value::as_array)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        IdentityCredential {
+            identifiers,
+            webauthn_mfa_keys,
+        }
+    }
+}
+
 impl Identity {
     /// Reads an identity from Kratos's JSON, dropping credential configs.
     pub fn from_json(mut document: Value) -> Result<Identity, String> {
         let object = document
             .as_object_mut()
             .ok_or_else(|| "an identity is not a JSON object".to_string())?;
-        let mut credentials = BTreeMap::new();
-        if let Some(Value::Object(creds)) = object.get_mut("credentials") {
-            for (kind, credential) in creds.iter_mut() {
-                let config = match credential {
-                    Value::Object(fields) => fields.remove("config"),
-                    _ => None,
-                };
-                let webauthn_mfa_keys = match (kind.as_str(), config) {
-                    ("webauthn", Some(config)) => Some(
-                        config
-                            .get("credentials")
-                            .and_then(Value::as_array)
-                            .map(|keys| {
-                                keys.iter()
-                                    .filter(|key| key["is_passwordless"] != Value::Bool(true))
-                                    .count()
-                            })
-                            .unwrap_or(0),
-                    ),
-                    _ => None,
-                };
-                let identifiers = credential
-                    .get("identifiers")
-                    .and_then(Value::as_array)
-                    .map(|ids| {
-                        ids.iter()
-                            .filter_map(Value::as_str)
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                credentials.insert(
-                    kind.clone(),
-                    IdentityCredential {
-                        identifiers,
-                        webauthn_mfa_keys,
-                    },
-                );
-            }
-        }
+        let credentials = match object.get_mut("credentials") {
+            Some(Value::Object(creds)) => creds
+                .iter_mut()
+                .map(|(kind, credential)| {
+                    (kind.clone(), IdentityCredential::take(kind, credential))
+                })
+                .collect(),
+            _ => BTreeMap::new(),
+        };
         let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
         let id = text("id").ok_or_else(|| "an identity has no string `id`".to_string())?;
         let schema_id = text("schema_id").unwrap_or_default();
@@ -447,8 +455,8 @@ impl KratosAdmin for AdminClient {
             "schema_id": identity.schema_id,
             "traits": identity.traits,
         });
-        if let Some(password) = &identity.password {
-            body["credentials"] = password_credentials(password);
+        if let (Some(password), Some(fields)) = (&identity.password, body.as_object_mut()) {
+            fields.insert("credentials".into(), password_credentials(password));
         }
         let request = self.agent.post(self.url("/admin/identities"));
         let answer = self.call(OP, request.send_json(&body))?;
@@ -468,11 +476,13 @@ impl KratosAdmin for AdminClient {
             "credentials": password_credentials(password),
         });
         // Absent keys keep Kratos's defaults (`state` unchanged, no admin metadata).
-        if let Some(state) = &identity.state {
-            body["state"] = Value::String(state.clone());
-        }
-        if !identity.metadata_admin.is_null() {
-            body["metadata_admin"] = identity.metadata_admin.clone();
+        if let Some(fields) = body.as_object_mut() {
+            if let Some(state) = &identity.state {
+                fields.insert("state".into(), Value::String(state.clone()));
+            }
+            if !identity.metadata_admin.is_null() {
+                fields.insert("metadata_admin".into(), identity.metadata_admin.clone());
+            }
         }
         let request = self.agent.put(self.identity_url(&identity.id));
         let answer = self.call(OP, request.send_json(&body))?;

@@ -1,6 +1,16 @@
 //! Process-level tests of the charm: the compiled binary under the Juju emulator, each
 //! unit driving a real Pebble whose workload is the stand-in `kratos` CLI
 //! (tests/fixtures/stand-in-kratos; the end-to-end tests run the real Kratos).
+// Test code: it may unwrap, index and panic like any test does (the charm's lints are
+// for what runs in a hook).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 mod common;
 

@@ -5,6 +5,16 @@
 //! One Kratos serves every sub-case (start-up and migration dominate the cost); the
 //! sub-cases run in order in one test and each uses its own identities. Kratos, its
 //! database and their files go away when the fixture drops, also on failure.
+// Test code: it may unwrap, index and panic like any test does (the charm's lints are
+// for what runs in a hook).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -455,8 +465,10 @@ fn actions_against_a_real_kratos() {
     let reset = t.ok(reset_password(
         admin,
         &ResetPasswordParams {
-            identity_id: None,
-            email: Some("admin1@example.com".into()),
+            identity: IdentityParams {
+                identity_id: None,
+                email: Some("admin1@example.com".into()),
+            },
             password_secret_id: Some("secret:x".into()),
         },
         Some(&second),
@@ -476,8 +488,10 @@ fn actions_against_a_real_kratos() {
     let reset = t.ok(reset_password(
         admin,
         &ResetPasswordParams {
-            identity_id: Some(admin2.clone()),
-            email: None,
+            identity: IdentityParams {
+                identity_id: Some(admin2.clone()),
+                email: None,
+            },
             password_secret_id: None,
         },
         None,
@@ -487,7 +501,7 @@ fn actions_against_a_real_kratos() {
     let missing = t.fail(reset_password(
         admin,
         &ResetPasswordParams {
-            identity_id: Some(MISSING_ID.into()),
+            identity: by_id(MISSING_ID),
             ..ResetPasswordParams::default()
         },
         Some(&second),
@@ -497,8 +511,10 @@ fn actions_against_a_real_kratos() {
     // reset-identity-mfa: nothing to reset is a failure; a bad type is refused; backup
     // codes set up through the settings flow are removed.
     let mfa_params = |mfa: &str| ResetIdentityMfaParams {
-        identity_id: Some(admin1.clone()),
-        email: None,
+        identity: IdentityParams {
+            identity_id: Some(admin1.clone()),
+            email: None,
+        },
         mfa_type: mfa.into(),
     };
     // The schema makes the email a WebAuthn identifier, so Kratos keeps a WebAuthn
@@ -515,8 +531,10 @@ fn actions_against_a_real_kratos() {
     let bad = t.fail(reset_identity_mfa(
         admin,
         &ResetIdentityMfaParams {
-            identity_id: Some(admin1.clone()),
-            email: None,
+            identity: IdentityParams {
+                identity_id: Some(admin1.clone()),
+                email: None,
+            },
             mfa_type: "password".into(),
         },
     ));
@@ -534,8 +552,10 @@ fn actions_against_a_real_kratos() {
     let mfa = t.ok(reset_identity_mfa(
         admin,
         &ResetIdentityMfaParams {
-            identity_id: None,
-            email: Some("admin1@example.com".into()),
+            identity: IdentityParams {
+                identity_id: None,
+                email: Some("admin1@example.com".into()),
+            },
             mfa_type: "lookup_secret".into(),
         },
     ));
@@ -568,8 +588,10 @@ fn actions_against_a_real_kratos() {
     let none = t.ok(list_oidc_accounts(admin, &by_id(&admin1)));
     assert_eq!(text(&none, "identifiers"), "");
     let unlink = |id: &str, credential: &str| UnlinkOidcAccountParams {
-        identity_id: Some(id.to_string()),
-        email: None,
+        identity: IdentityParams {
+            identity_id: Some(id.to_string()),
+            email: None,
+        },
         credential_id: credential.to_string(),
     };
     let nothing = t.fail(unlink_oidc_account(admin, &unlink(&admin1, "github:1234")));
@@ -659,7 +681,7 @@ fn every_action_refuses_when_kratos_is_not_there() {
         reset_password(
             &admin,
             &ResetPasswordParams {
-                identity_id: Some(MISSING_ID.into()),
+                identity: by_id(MISSING_ID),
                 ..ResetPasswordParams::default()
             },
             Some(&password),
@@ -667,16 +689,20 @@ fn every_action_refuses_when_kratos_is_not_there() {
         reset_identity_mfa(
             &admin,
             &ResetIdentityMfaParams {
-                identity_id: Some(MISSING_ID.into()),
-                email: None,
+                identity: IdentityParams {
+                    identity_id: Some(MISSING_ID.into()),
+                    email: None,
+                },
                 mfa_type: "totp".into(),
             },
         ),
         unlink_oidc_account(
             &admin,
             &UnlinkOidcAccountParams {
-                identity_id: Some(MISSING_ID.into()),
-                email: None,
+                identity: IdentityParams {
+                    identity_id: Some(MISSING_ID.into()),
+                    email: None,
+                },
                 credential_id: "github:1".into(),
             },
         ),

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 use url::Url;
 
+use super::env_overlay::overlay_env;
 use super::*;
 use crate::identity_schemas::{shipped_identity_schemas, IdentitySchemaSet};
 

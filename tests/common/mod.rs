@@ -3,7 +3,16 @@
 //! the unit's charm dispatches and its real Pebble, with a private mount namespace for
 //! the container's files) running a workload `kratos` executable; and the real
 //! PostgreSQL and Kratos the end-to-end tests use.
-
+// Test code: it may unwrap, index and panic like any test does (the charm's lints are
+// for what runs in a hook).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::too_many_lines,
+    clippy::too_many_arguments
+)]
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
