@@ -18,10 +18,6 @@ pub const LAYER_LABEL: &str = "kratos";
 pub const PUBLIC_PORT: u16 = 4433;
 pub const ADMIN_PORT: u16 = 4434;
 pub const CONFIG_FILE: &str = "/etc/config/kratos/kratos.yaml";
-pub const TEMPLATES_DIR: &str = "/etc/config/templates";
-pub const RECOVERY_TEMPLATE_FILE: &str = "/etc/config/templates/recovery-body.html.gotmpl";
-pub const VERIFICATION_TEMPLATE_FILE: &str =
-    "/etc/config/templates/verification_code/valid/email.body.gotmpl";
 /// The SMTP server Kratos uses until an smtp integration provides one (as the reference
 /// does: courier needs a connection URI to start).
 pub const DEFAULT_SMTP_URI: &str = "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true";
