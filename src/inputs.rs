@@ -5,7 +5,7 @@ use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::error::CharmError;
-use crate::integrations::{database, hydra, login_ui, peers};
+use crate::integrations::{database, hydra, login_ui, peers, smtp};
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::secrets;
 use crate::sensitive::Sensitive;
@@ -62,6 +62,7 @@ integrations! {
     database: database::Database,
     hydra: hydra::Hydra,
     login_ui: login_ui::LoginUi,
+    smtp: smtp::Smtp,
 }
 
 /// What one event converges on.

@@ -716,3 +716,87 @@ fn run_migration_is_refused_on_a_follower_and_recovers_the_leader() {
         Some("active")
     );
 }
+
+fn smtp_relation(data: &[(&str, &str)]) -> Relation {
+    Relation::new(5, "smtp", "smtp", "smtp-integrator")
+        .with_remote_unit("smtp-integrator/0", Vec::<(String, String)>::new())
+        .with_remote_app_data(data.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+#[test]
+fn smtp_password_from_a_granted_secret_reaches_the_courier_escaped() {
+    let mut world = World::active();
+    let password = "p@ss:w/rd?#%";
+    let secret = Secret::new(
+        SecretOwner::Application("smtp-integrator".into()),
+        [("password", password)],
+    )
+    .with_grant(5, "kratos");
+    let secret_id = secret.id.clone();
+    world.harness.state_mut().secrets.push(secret);
+    world.harness.state_mut().relations.push(smtp_relation(&[
+        ("host", "mail.example.com"),
+        ("port", "587"),
+        ("auth_type", "plain"),
+        ("transport_security", "starttls"),
+        ("skip_ssl_verify", "False"),
+        ("user", "kratos"),
+        ("password_id", secret_id.as_str()),
+    ]));
+    world.hook(LEADER, "smtp-relation-changed");
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    assert_eq!(
+        world.env(LEADER)["COURIER_SMTP_CONNECTION_URI"],
+        "smtp://kratos:p%40ss%3Aw%2Frd%3F%23%25@mail.example.com:587/"
+    );
+    let logs = &world.harness.state().unit(LEADER).unwrap().logs;
+    assert!(logs.iter().all(|l| !l.message.contains(password)));
+}
+
+#[test]
+fn smtp_partial_data_waits_and_an_ungranted_secret_blocks_without_a_crash() {
+    let mut world = World::active();
+    let before = world.env(LEADER);
+    world.harness.state_mut().relations.push(smtp_relation(&[
+        ("host", "mail.example.com"),
+        ("port", "587"),
+    ]));
+    world.hook(LEADER, "smtp-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("smtp") && message.contains("auth_type"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+
+    let secret = Secret::new(SecretOwner::Model, [("password", "x")]);
+    let secret_id = secret.id.clone();
+    world.harness.state_mut().secrets.push(secret);
+    let relation = world.harness.state_mut().relation_mut(5).unwrap();
+    relation.app_data.insert(
+        "smtp-integrator".into(),
+        BTreeMap::from([
+            ("host".into(), "mail.example.com".into()),
+            ("port".into(), "587".into()),
+            ("auth_type".into(), "plain".into()),
+            ("transport_security".into(), "tls".into()),
+            ("user".into(), "kratos".into()),
+            ("password_id".into(), secret_id.clone()),
+        ]),
+    );
+    world.hook(LEADER, "smtp-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("grant-secret") && message.contains(&secret_id),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.env(LEADER), before);
+}

@@ -5,9 +5,9 @@
 
 use juju_rs_ops::model::{Bag, Model};
 use juju_rs_ops::Status;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 
-use super::{BadRelationData, Contribute, Databag, Integration, Reading};
+use super::{BadRelationData, Contribute, Databag, Integration, Reading, USERINFO};
 use crate::error::CharmError;
 use crate::inputs::Inputs;
 use crate::secrets;
@@ -222,13 +222,6 @@ pub struct Connection {
     /// The role's password.
     pub password: Sensitive,
 }
-
-/// Userinfo must escape everything but unreserved characters.
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 impl Connection {
     /// `postgres://user:pass@host:port/db` with user and password escaped.

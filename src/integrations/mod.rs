@@ -16,6 +16,7 @@ pub mod database;
 pub mod hydra;
 pub mod login_ui;
 pub mod peers;
+pub mod smtp;
 
 use juju_rs_ops::model::Model;
 use juju_rs_ops::Status;
@@ -149,6 +150,14 @@ pub fn waiting_for_keys(endpoint: &str, missing: &[&str]) -> String {
         missing.join(", ")
     )
 }
+
+/// What the userinfo of a URL must escape: everything but unreserved characters (so a
+/// password with `@:/?#%` in it stays one password).
+pub const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Parses an http(s) URL from relation data; the error names the key.
 pub fn http_url(
