@@ -563,10 +563,15 @@ fn a_deposed_leader_stops_its_courier() {
     );
 }
 
-fn hydra_relation(data: &[(&str, &str)]) -> Relation {
-    Relation::new(2, "hydra-endpoint-info", "hydra_endpoints", "hydra")
-        .with_remote_unit("hydra/0", Vec::<(String, String)>::new())
+/// A relation `id` on `endpoint` to `app` (one unit), whose application bag holds `data`.
+fn related(id: u32, endpoint: &str, interface: &str, app: &str, data: &[(&str, &str)]) -> Relation {
+    Relation::new(id, endpoint, interface, app)
+        .with_remote_unit(&format!("{app}/0"), Vec::<(String, String)>::new())
         .with_remote_app_data(data.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+fn hydra_relation(data: &[(&str, &str)]) -> Relation {
+    related(2, "hydra-endpoint-info", "hydra_endpoints", "hydra", data)
 }
 
 #[test]
@@ -718,9 +723,7 @@ fn run_migration_is_refused_on_a_follower_and_recovers_the_leader() {
 }
 
 fn smtp_relation(data: &[(&str, &str)]) -> Relation {
-    Relation::new(5, "smtp", "smtp", "smtp-integrator")
-        .with_remote_unit("smtp-integrator/0", Vec::<(String, String)>::new())
-        .with_remote_app_data(data.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    related(5, "smtp", "smtp", "smtp-integrator", data)
 }
 
 #[test]

@@ -239,13 +239,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bag(pairs: &[(&str, &str)]) -> Databag {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::integrations::test_bag as bag;
 
     #[test]
     fn request_matches_the_library_wire_format() {

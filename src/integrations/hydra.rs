@@ -81,13 +81,7 @@ impl Contribute for HydraEndpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bag(pairs: &[(&str, &str)]) -> Databag {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::integrations::test_bag as bag;
 
     #[test]
     fn admin_endpoint_becomes_oauth2_provider_url() {

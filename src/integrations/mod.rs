@@ -176,16 +176,19 @@ pub fn http_url(
     Ok(url)
 }
 
+/// A databag from pairs (unit tests of the integration modules).
+#[cfg(test)]
+pub(crate) fn test_bag(pairs: &[(&str, &str)]) -> Databag {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_bag as bag;
     use super::*;
-
-    fn bag(pairs: &[(&str, &str)]) -> Databag {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn required_keys_tell_none_partial_and_all_apart() {

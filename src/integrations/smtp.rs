@@ -275,13 +275,7 @@ impl Contribute for SmtpConnection {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn bag(pairs: &[(&str, &str)]) -> Databag {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::integrations::test_bag as bag;
 
     fn uri(pairs: &[(&str, &str)], password: Option<&str>) -> String {
         let Reading::Ready(server) = parse(&bag(pairs)) else {
