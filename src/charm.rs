@@ -8,16 +8,13 @@ use juju_rs_ops::model::Port;
 use juju_rs_ops::pebble::Pebble;
 use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
 
-use crate::charm_config::ValidConfig;
 use crate::container;
 use crate::converge;
 use crate::error::CharmError;
-use crate::identity_schemas;
 use crate::inputs::Inputs;
 use crate::kratos_api::AdminClient;
 use crate::migration::{self, MigrationTarget};
-use crate::sensitive::Sensitive;
-use crate::workload::{self, WorkloadSpec};
+use crate::workload;
 
 /// Converges the unit and returns its status.
 pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
@@ -66,14 +63,12 @@ pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
         return Ok(statuses.winner());
     }
 
-    statuses.add(converge_workload(ctx, pebble.as_ref(), &inputs, &ready)?);
+    converge_workload(pebble.as_ref(), &inputs, &mut statuses)?;
     Ok(statuses.winner())
 }
 
 /// The inputs without which Kratos cannot run, all ready.
 struct Ready<'a> {
-    config: &'a ValidConfig,
-    cookie: &'a Sensitive,
     peers: &'a crate::integrations::peers::PeerData,
     database: &'a crate::integrations::database::DatabaseConnection,
 }
@@ -81,51 +76,32 @@ struct Ready<'a> {
 impl<'a> Ready<'a> {
     fn of(inputs: &'a Inputs) -> Option<Ready<'a>> {
         Some(Ready {
-            config: inputs.config.ready()?,
-            cookie: inputs.cookie.ready()?,
             peers: inputs.integrations.peers.ready()?,
             database: inputs.integrations.database.ready()?,
         })
     }
 }
 
-/// Builds the workload spec (the config's part, then every integration's), renders it
-/// and brings the container to it; returns the workload's health.
+/// Brings the container to the plan and returns the workload's health (and the notices
+/// of parts left out).
 fn converge_workload(
-    ctx: &Context,
     pebble: &dyn Pebble,
     inputs: &Inputs,
-    ready: &Ready<'_>,
-) -> Result<Status, CharmError> {
-    let selection = match identity_schemas::select_identity_schemas(
-        ready.config.identity_schemas.as_ref(),
-        None,
-    ) {
-        Ok(selection) => selection,
-        Err(problem) => return Ok(Status::blocked(problem.to_string())),
+    statuses: &mut StatusCollector,
+) -> Result<(), CharmError> {
+    let Some(plan) = inputs.plan.ready() else {
+        // Not reached: a plan that is not ready has a status that stopped the checklist.
+        statuses.add(Status::waiting("Waiting for the Kratos configuration"));
+        return Ok(());
     };
-    let verification_template = if ready.config.enable_verification {
-        verification_template(ctx)
-    } else {
-        None
-    };
-    let mut spec = WorkloadSpec::from_config(ready.config, selection.set, verification_template);
-    spec.env.insert(
-        "SECRETS_COOKIE".into(),
-        serde_json::json!([ready.cookie.expose()]).to_string(),
-    );
-    inputs.integrations.contribute(&mut spec);
-    let rendered = match converge::render(&spec) {
-        Ok(rendered) => rendered,
-        Err(problem) => return Ok(Status::blocked(problem)),
-    };
-    converge::apply(pebble, inputs.leader, &rendered, &spec)?;
-    converge::health(pebble, inputs.leader, &AdminClient::local())
-}
-
-/// The verification e-mail template from the charm resource, if the operator attached one.
-fn verification_template(ctx: &Context) -> Option<String> {
-    let path = ctx.model.resource_get("verification-email-template").ok()?;
-    let content = std::fs::read_to_string(&path).ok()?;
-    (!content.trim().is_empty()).then_some(content)
+    converge::apply(pebble, inputs.leader, &plan.yaml, &plan.spec)?;
+    statuses.add(converge::health(
+        pebble,
+        inputs.leader,
+        &AdminClient::local(),
+    )?);
+    for notice in &plan.notices {
+        statuses.add(notice.clone());
+    }
+    Ok(())
 }

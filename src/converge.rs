@@ -9,15 +9,7 @@ use juju_rs_ops::Status;
 
 use crate::error::CharmError;
 use crate::kratos_api::KratosAdmin;
-use crate::kratos_config;
 use crate::workload::{self, WorkloadSpec};
-
-/// `kratos.yaml` for the spec; the error is a `blocked` message.
-pub fn render(spec: &WorkloadSpec) -> Result<String, String> {
-    kratos_config::render(&spec.render)
-        .and_then(|rendered| rendered.to_yaml())
-        .map_err(|e| format!("Cannot render the Kratos configuration: {e}"))
-}
 
 /// Brings the container to the spec: files pushed only when their content changed; a
 /// changed file restarts Kratos (and the courier on the leader) in one change; otherwise

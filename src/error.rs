@@ -13,4 +13,13 @@ pub enum CharmError {
     /// Pebble in the workload container failed.
     #[error("Pebble in the kratos container: {0}")]
     Pebble(#[from] PebbleError),
+    /// Data the charm publishes could not be serialised (not expected: the types are the
+    /// charm's own).
+    #[error("serialising {what}: {message}")]
+    Serialise {
+        /// What was being serialised.
+        what: &'static str,
+        /// The serialiser's message.
+        message: String,
+    },
 }

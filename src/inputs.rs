@@ -5,8 +5,11 @@ use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::error::CharmError;
-use crate::integrations::{database, hydra, login_ui, peers, smtp};
+use crate::integrations::{
+    database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp,
+};
 use crate::integrations::{Contribute, Integration, Reading};
+use crate::plan::{self, Plan};
 use crate::secrets;
 use crate::sensitive::Sensitive;
 use crate::workload::WorkloadSpec;
@@ -63,6 +66,10 @@ integrations! {
     hydra: hydra::Hydra,
     login_ui: login_ui::LoginUi,
     smtp: smtp::Smtp,
+    public_route: route::PublicRoute,
+    internal_route: route::InternalRoute,
+    external_idp: external_idp::ExternalIdp,
+    kratos_info: kratos_info::KratosInfo,
 }
 
 /// What one event converges on.
@@ -76,6 +83,8 @@ pub struct Inputs {
     pub cookie: Reading<Sensitive>,
     /// Every integration.
     pub integrations: Integrations,
+    /// The workload all of the above call for (absent until config and cookie are ready).
+    pub plan: Reading<Plan>,
 }
 
 impl Inputs {
@@ -87,11 +96,14 @@ impl Inputs {
             Some(cookie) => Reading::Ready(cookie),
             None => Reading::Waiting("Waiting for secret creation".into()),
         };
+        let integrations = Integrations::read(ctx)?;
+        let plan = plan::plan(ctx, config.ready(), cookie.ready(), &integrations);
         Ok(Inputs {
             leader,
             config,
             cookie,
-            integrations: Integrations::read(ctx)?,
+            integrations,
+            plan,
         })
     }
 
@@ -102,6 +114,7 @@ impl Inputs {
             .flatten()
             .collect();
         statuses.extend(self.integrations.statuses());
+        statuses.extend(self.plan.status(None));
         statuses
     }
 

@@ -19,6 +19,7 @@ pub mod integrations;
 pub mod kratos_api;
 pub mod kratos_config;
 pub mod migration;
+pub mod plan;
 pub mod secrets;
 pub mod sensitive;
 pub mod workload;

@@ -13,9 +13,12 @@
 //! [`crate::inputs`]'s list.
 
 pub mod database;
+pub mod external_idp;
 pub mod hydra;
+pub mod kratos_info;
 pub mod login_ui;
 pub mod peers;
+pub mod route;
 pub mod smtp;
 
 use juju_rs_ops::model::Model;
@@ -49,6 +52,16 @@ impl<T> Reading<T> {
         matches!(self, Reading::Absent)
     }
 
+    /// The same reading with the data mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Reading<U> {
+        match self {
+            Reading::Absent => Reading::Absent,
+            Reading::Waiting(message) => Reading::Waiting(message),
+            Reading::Blocked(message) => Reading::Blocked(message),
+            Reading::Ready(data) => Reading::Ready(f(data)),
+        }
+    }
+
     /// The data, when ready.
     pub fn ready(&self) -> Option<&T> {
         match self {
@@ -73,6 +86,11 @@ impl<T> Reading<T> {
 pub trait Contribute {
     /// Adds this data's part to the workload (config inputs, environment, files).
     fn contribute(&self, workload: &mut WorkloadSpec);
+}
+
+/// Integrations that only publish contribute nothing.
+impl Contribute for () {
+    fn contribute(&self, _workload: &mut WorkloadSpec) {}
 }
 
 /// One integration (one endpoint, or a pair of endpoints with one meaning).

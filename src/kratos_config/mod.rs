@@ -71,6 +71,37 @@ impl KratosConfig {
     pub fn to_yaml(&self) -> Result<String, RenderError> {
         Ok(serde_yaml_ng::to_string(self)?)
     }
+
+    /// The features this configuration enables, as kratos-info names them (in the
+    /// reference's order): `password`, `webauthn`, `totp`, `backup_codes` (lookup
+    /// secrets), `account_linking` (any OIDC provider).
+    pub fn feature_flags(&self) -> Vec<&'static str> {
+        let Some(methods) = &self.selfservice.methods else {
+            return Vec::new();
+        };
+        [
+            ("password", methods.password.enabled),
+            (
+                "webauthn",
+                methods.webauthn.as_ref().is_some_and(|m| m.enabled),
+            ),
+            ("totp", methods.totp.as_ref().is_some_and(|m| m.enabled)),
+            (
+                "backup_codes",
+                methods.lookup_secret.as_ref().is_some_and(|m| m.enabled),
+            ),
+            (
+                "account_linking",
+                methods
+                    .oidc
+                    .as_ref()
+                    .is_some_and(|m| m.enabled && !m.config.providers.is_empty()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, on)| on.then_some(flag))
+        .collect()
+    }
 }
 
 /// Builds the configuration. Pure: the same inputs give the same configuration on every unit.

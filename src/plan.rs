@@ -1,0 +1,85 @@
+//! The workload the inputs call for, derived once per event and purely from them: the
+//! spec (config's part plus every ready integration's), the rendered `kratos.yaml`, and
+//! the notices of integrations that are left out without stopping the rest.
+//!
+//! It is computed before anything is published, so what the charm tells its peers
+//! (kratos-info's feature flags) is what it runs.
+
+use juju_rs_ops::{Context, Status};
+
+use crate::charm_config::ValidConfig;
+use crate::identity_schemas;
+use crate::inputs::Integrations;
+use crate::integrations::{external_idp, Reading};
+use crate::kratos_config::{self, KratosConfig};
+use crate::sensitive::Sensitive;
+use crate::workload::WorkloadSpec;
+
+/// The desired workload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Everything the container is converged to.
+    pub spec: WorkloadSpec,
+    /// The typed `kratos.yaml`.
+    pub config: KratosConfig,
+    /// Its text, as pushed.
+    pub yaml: String,
+    /// Statuses of parts left out that do not stop the rest converging (an external IdP
+    /// without a public URL).
+    pub notices: Vec<Status>,
+}
+
+/// The plan for the inputs: `Absent` until the config and the cookie secret are ready
+/// (their own statuses say why), `Blocked` when the parts cannot be combined.
+pub fn plan(
+    ctx: &Context,
+    config: Option<&ValidConfig>,
+    cookie: Option<&Sensitive>,
+    integrations: &Integrations,
+) -> Reading<Plan> {
+    let (Some(config), Some(cookie)) = (config, cookie) else {
+        return Reading::Absent;
+    };
+    let selection =
+        match identity_schemas::select_identity_schemas(config.identity_schemas.as_ref(), None) {
+            Ok(selection) => selection,
+            Err(problem) => return Reading::Blocked(problem.to_string()),
+        };
+    let verification_template = if config.enable_verification {
+        verification_template(ctx)
+    } else {
+        None
+    };
+    let mut spec = WorkloadSpec::from_config(config, selection.set, verification_template);
+    spec.env.insert(
+        "SECRETS_COOKIE".into(),
+        serde_json::json!([cookie.expose()]).to_string(),
+    );
+    integrations.contribute(&mut spec);
+    let notices = external_idp::hold_without_public_url(&mut spec, integrations);
+    match render(&spec) {
+        Ok((config, yaml)) => Reading::Ready(Plan {
+            spec,
+            config,
+            yaml,
+            notices,
+        }),
+        Err(problem) => Reading::Blocked(problem),
+    }
+}
+
+/// `kratos.yaml` for the spec; the error is a `blocked` message.
+fn render(spec: &WorkloadSpec) -> Result<(KratosConfig, String), String> {
+    let describe =
+        |e: kratos_config::RenderError| format!("Cannot render the Kratos configuration: {e}");
+    let config = kratos_config::render(&spec.render).map_err(describe)?;
+    let yaml = config.to_yaml().map_err(describe)?;
+    Ok((config, yaml))
+}
+
+/// The verification e-mail template from the charm resource, if the operator attached one.
+fn verification_template(ctx: &Context) -> Option<String> {
+    let path = ctx.model.resource_get("verification-email-template").ok()?;
+    let content = std::fs::read_to_string(&path).ok()?;
+    (!content.trim().is_empty()).then_some(content)
+}
