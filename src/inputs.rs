@@ -6,7 +6,7 @@ use juju_rs_ops::{Context, Status};
 use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::error::CharmError;
 use crate::integrations::{
-    database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp,
+    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::plan::{self, Plan};
@@ -69,6 +69,7 @@ integrations! {
     public_route: route::PublicRoute,
     internal_route: route::InternalRoute,
     external_idp: external_idp::ExternalIdp,
+    receive_ca_cert: ca_cert::ReceiveCaCert,
     kratos_info: kratos_info::KratosInfo,
 }
 

@@ -12,6 +12,7 @@
 //! Adding an integration is a module implementing these two traits plus one line in
 //! [`crate::inputs`]'s list.
 
+pub mod ca_cert;
 pub mod database;
 pub mod external_idp;
 pub mod hydra;
