@@ -803,3 +803,313 @@ fn smtp_partial_data_waits_and_an_ungranted_secret_blocks_without_a_crash() {
     world.assert_workload_untouched(LEADER);
     assert_eq!(world.env(LEADER), before);
 }
+
+// ---- The Identity Platform integrations: routes, external IdPs, kratos-info, CAs ----
+
+const PUBLIC_ROUTE_ID: u32 = 10;
+const INTERNAL_ROUTE_ID: u32 = 11;
+const IDP_ID: u32 = 12;
+const INFO_ID: u32 = 13;
+const CA_ID: u32 = 14;
+const IDP_SECRET: &str = "idp-client-s3cr3t";
+
+impl World {
+    /// What this application wrote on relation `id`.
+    fn our_bag(&self, id: u32) -> BTreeMap<String, String> {
+        self.harness.state().relation(id).unwrap().app_bag("kratos")
+    }
+
+    fn relate(&mut self, relation: Relation) {
+        self.harness.state_mut().relations.push(relation);
+    }
+
+    fn set_remote(&mut self, id: u32, data: &[(&str, &str)]) {
+        let relation = self.harness.state_mut().relation_mut(id).unwrap();
+        let app = relation.remote_app.clone();
+        relation.app_data.insert(
+            app,
+            data.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+    }
+}
+
+fn public_route(data: &[(&str, &str)]) -> Relation {
+    related(
+        PUBLIC_ROUTE_ID,
+        "public-route",
+        "traefik_route",
+        "traefik-public",
+        data,
+    )
+}
+
+fn idp_relation() -> Relation {
+    let providers = serde_json::json!([{
+        "provider": "generic", "client_id": "kratos-client", "id": "hydra",
+        "issuer_url": "https://hydra.example.com", "client_secret": IDP_SECRET,
+        "scope": "openid email",
+    }]);
+    related(
+        IDP_ID,
+        "kratos-external-idp",
+        "external_provider",
+        "hydra-idp",
+        &[("providers", &providers.to_string())],
+    )
+}
+
+#[test]
+fn public_route_config_is_published_at_once_and_traefiks_url_becomes_the_base_url() {
+    let mut world = World::active();
+    world.relate(public_route(&[]));
+    world.hook(LEADER, "public-route-relation-joined");
+    let bag = world.our_bag(PUBLIC_ROUTE_ID);
+    assert_eq!(bag["raw"], "True");
+    let config: serde_json::Value = serde_yaml_ng::from_str(&bag["config"]).unwrap();
+    assert!(config["http"]["routers"]
+        .as_object()
+        .unwrap()
+        .contains_key("juju-test-model-kratos-public-api-router-schemas"));
+    assert_eq!(world.status(LEADER).0, "active");
+
+    world.set_remote(
+        PUBLIC_ROUTE_ID,
+        &[("external_host", "iam.example.com"), ("scheme", "https")],
+    );
+    world.hook(LEADER, "public-route-relation-changed");
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    assert_eq!(
+        rendered["serve"]["public"]["base_url"],
+        "https://iam.example.com/"
+    );
+    assert_eq!(
+        rendered["selfservice"]["allowed_return_urls"][0],
+        "https://iam.example.com/"
+    );
+    let config: serde_json::Value =
+        serde_yaml_ng::from_str(&world.our_bag(PUBLIC_ROUTE_ID)["config"]).unwrap();
+    assert_eq!(
+        config["http"]["routers"]["juju-test-model-kratos-public-api-router-schemas-tls"]["tls"]
+            ["domains"][0]["main"],
+        "iam.example.com"
+    );
+    // Followers read the URL too, but only the leader writes the application bag.
+    world.hook(FOLLOWER, "public-route-relation-changed");
+    assert!(world.config(FOLLOWER).contains("https://iam.example.com/"));
+}
+
+#[test]
+fn two_public_routes_block_naming_both_and_keep_the_workload() {
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "a.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.hook(LEADER, "public-route-relation-changed");
+    world.fake(LEADER).clear_calls();
+    world.relate(related(
+        PUBLIC_ROUTE_ID + 100,
+        "public-route",
+        "traefik_route",
+        "traefik-other",
+        &[("external_host", "b.example.com"), ("scheme", "https")],
+    ));
+    world.hook(LEADER, "public-route-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("traefik-public") && message.contains("traefik-other"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    assert!(world.config(LEADER).contains("https://a.example.com/"));
+}
+
+#[test]
+fn an_idp_without_a_public_url_is_held_back_while_everything_else_converges() {
+    let mut world = World::active();
+    world.relate(idp_relation());
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("public-route") && message.contains("juju integrate"),
+        "{message}"
+    );
+    let config = world.config(LEADER);
+    assert!(
+        config.contains("level: debug"),
+        "the config change converged"
+    );
+    assert!(
+        !config.contains("kratos-client"),
+        "no provider without a redirect URI"
+    );
+    assert!(world.our_bag(IDP_ID).is_empty());
+
+    world.relate(public_route(&[]));
+    world.hook(LEADER, "public-route-relation-joined");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(message.contains("public-route"), "{message}");
+
+    world.set_remote(
+        PUBLIC_ROUTE_ID,
+        &[("external_host", "iam.example.com"), ("scheme", "https")],
+    );
+    world.hook(LEADER, "public-route-relation-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    let provider = &rendered["selfservice"]["methods"]["oidc"]["config"]["providers"][0];
+    assert_eq!(provider["id"], "hydra");
+    assert_eq!(provider["client_secret"], IDP_SECRET);
+    assert_eq!(provider["scope"], serde_json::json!(["openid", "email"]));
+    let answer: serde_json::Value =
+        serde_json::from_str(&world.our_bag(IDP_ID)["providers"]).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!([{
+            "provider_id": "hydra",
+            "redirect_uri": "https://iam.example.com/self-service/methods/oidc/callback/hydra"
+        }])
+    );
+
+    // The integrator withdraws its provider: Kratos drops it and clears its answer.
+    world.set_remote(IDP_ID, &[]);
+    world.hook(LEADER, "kratos-external-idp-relation-changed");
+    assert!(!world.config(LEADER).contains("kratos-client"));
+    assert!(world.our_bag(IDP_ID).is_empty());
+}
+
+#[test]
+fn bad_idp_data_blocks_naming_the_key_and_keeps_the_workload_without_the_secret() {
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.relate(idp_relation());
+    world.hook(LEADER, "kratos-external-idp-relation-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    world.fake(LEADER).clear_calls();
+    let bad =
+        serde_json::json!([{"provider": "generic", "client_id": "c", "client_secret": IDP_SECRET}]);
+    world.set_remote(IDP_ID, &[("providers", &bad.to_string())]);
+    world.hook(LEADER, "kratos-external-idp-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("issuer_url") && message.contains("relation 12"),
+        "{message}"
+    );
+    assert!(!message.contains(IDP_SECRET));
+    world.assert_workload_untouched(LEADER);
+    let logs = &world.harness.state().unit(LEADER).unwrap().logs;
+    assert!(
+        logs.iter().all(|l| !l.message.contains(IDP_SECRET)),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn kratos_info_follows_the_routes_the_idps_and_the_config() {
+    let mut world = World::active();
+    world.relate(related(
+        INFO_ID,
+        "kratos-info",
+        "kratos_info",
+        "login-ui",
+        &[],
+    ));
+    world.hook(LEADER, "kratos-info-relation-created");
+    let bag = world.our_bag(INFO_ID);
+    assert_eq!(
+        bag["admin_endpoint"],
+        "http://kratos.test-model.svc.cluster.local:4434"
+    );
+    assert_eq!(bag["mfa_enabled"], "True");
+    assert!(!bag.contains_key("login_browser_endpoint"));
+    assert!(!bag.contains_key("feature_flags"));
+
+    world.relate(related(
+        INTERNAL_ROUTE_ID,
+        "internal-route",
+        "traefik_route",
+        "traefik-internal",
+        &[("external_host", "10.64.140.43"), ("scheme", "http")],
+    ));
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.relate(idp_relation());
+    world.hook(LEADER, "internal-route-relation-changed");
+    let bag = world.our_bag(INFO_ID);
+    assert_eq!(bag["admin_endpoint"], "http://10.64.140.43");
+    assert_eq!(
+        bag["sessions_endpoint"],
+        "http://10.64.140.43/sessions/whoami"
+    );
+    assert_eq!(
+        bag["login_browser_endpoint"],
+        "https://iam.example.com/self-service/login/browser"
+    );
+    // The rendered methods: lookup secrets come with enforce_mfa, linking with the IdP.
+    assert_eq!(bag["feature_flags"], "backup_codes,account_linking");
+
+    world.set_config("enforce_mfa", false);
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.our_bag(INFO_ID)["mfa_enabled"], "False");
+    assert_eq!(world.our_bag(INFO_ID)["feature_flags"], "account_linking");
+    // Followers never write the application bag.
+    world.hook(FOLLOWER, "config-changed");
+    assert_eq!(world.status(FOLLOWER).0, "active");
+}
+
+const CA_PEM: &str =
+    "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2E=\n-----END CERTIFICATE-----\n";
+
+#[test]
+fn related_cas_are_pushed_once_and_restart_kratos_and_leave_with_the_relation() {
+    let mut world = World::active();
+    world.relate(related(
+        CA_ID,
+        "receive-ca-cert",
+        "certificate_transfer",
+        "self-signed",
+        &[],
+    ));
+    world.hook(LEADER, "receive-ca-cert-relation-created");
+    assert_eq!(world.our_bag(CA_ID)["version"], "1");
+    let certificates = serde_json::json!([CA_PEM]).to_string();
+    world.set_remote(CA_ID, &[("certificates", &certificates), ("version", "1")]);
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "receive-ca-cert-relation-changed");
+    let bundle = "/etc/config/kratos/ca-certificates/receive-ca-cert.crt";
+    assert_eq!(world.fake(LEADER).file(bundle).unwrap(), CA_PEM.as_bytes());
+    assert!(world.env(LEADER)["SSL_CERT_DIR"].ends_with(":/etc/config/kratos/ca-certificates"));
+    let calls = world.fake(LEADER).calls();
+    assert!(
+        calls
+            .iter()
+            .any(|c| matches!(c, juju_rs_ops_testing::PebbleCall::Restart(_))
+                || matches!(c, juju_rs_ops_testing::PebbleCall::Replan)),
+        "{calls:?}"
+    );
+
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "update-status");
+    world.assert_workload_untouched(LEADER);
+
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != CA_ID);
+    world.hook(LEADER, "receive-ca-cert-relation-broken");
+    assert!(!world.env(LEADER).contains_key("SSL_CERT_DIR"));
+    assert_eq!(world.status(LEADER).0, "active");
+}
