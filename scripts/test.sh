@@ -15,6 +15,8 @@ step "Installing test prerequisites"
 scripts/install-pebble.sh
 scripts/install-postgres.sh
 scripts/install-kratos.sh
+scripts/install-hydra.sh
+scripts/install-mailpit.sh
 scripts/install-python-ops.sh
 scripts/install-jsonnet.sh
 
@@ -27,6 +29,9 @@ cargo build -p juju-rs-ops-testing --bin juju-emulator
 export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/debug/juju-emulator"
 export PEBBLE_BIN="$CHARM_KRATOS_BIN/pebble"
 export KRATOS_BIN="$CHARM_KRATOS_BIN/kratos"
+# Peers of the end-to-end tests: an OIDC provider and an SMTP server with an HTTP API.
+export HYDRA_BIN="$CHARM_KRATOS_BIN/hydra"
+export MAILPIT_BIN="$CHARM_KRATOS_BIN/mailpit"
 
 step "Tests"
 cargo test --workspace --all-features
