@@ -17,6 +17,7 @@ pub mod hydra;
 pub mod login_ui;
 pub mod peers;
 pub mod smtp;
+pub mod webhooks;
 
 use juju_rs_ops::model::Model;
 use juju_rs_ops::Status;
