@@ -5,7 +5,7 @@ use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::error::CharmError;
-use crate::integrations::{database, hydra, login_ui, peers, smtp};
+use crate::integrations::{database, hydra, login_ui, peers, smtp, webhooks};
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::secrets;
 use crate::sensitive::Sensitive;
@@ -63,6 +63,8 @@ integrations! {
     hydra: hydra::Hydra,
     login_ui: login_ui::LoginUi,
     smtp: smtp::Smtp,
+    registration_webhooks: webhooks::RegistrationWebhooks,
+    login_webhooks: webhooks::LoginWebhooks,
 }
 
 /// What one event converges on.
