@@ -6,7 +6,7 @@ use juju_rs_ops::{Context, Status};
 use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::error::CharmError;
 use crate::integrations::{
-    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp,
+    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp, webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::plan::{self, Plan};
@@ -66,6 +66,8 @@ integrations! {
     hydra: hydra::Hydra,
     login_ui: login_ui::LoginUi,
     smtp: smtp::Smtp,
+    registration_webhooks: webhooks::RegistrationWebhooks,
+    login_webhooks: webhooks::LoginWebhooks,
     public_route: route::PublicRoute,
     internal_route: route::InternalRoute,
     external_idp: external_idp::ExternalIdp,

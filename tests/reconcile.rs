@@ -1113,3 +1113,285 @@ fn related_cas_are_pushed_once_and_restart_kratos_and_leave_with_the_relation() 
     assert!(!world.env(LEADER).contains_key("SSL_CERT_DIR"));
     assert_eq!(world.status(LEADER).0, "active");
 }
+
+// ---------------------------------------------------------------------------------------
+// kratos-registration-webhook and kratos-login-webhook
+
+const REGISTRATION_HOOKS: &str = "kratos-registration-webhook";
+const LOGIN_HOOKS: &str = "kratos-login-webhook";
+const API_KEY: &str = "k3y: never-shown";
+const ROTATED_API_KEY: &str = "r0tated-key-never-shown";
+
+/// A provider's bag as the current libraries write it.
+fn webhook_bag(url: &str, secret_id: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut bag = vec![
+        ("url", url.to_string()),
+        ("body", "base64://ZnVuY3Rpb24oY3R4KSB7fQ==".to_string()),
+        ("method", "POST".to_string()),
+        ("mode", "after".to_string()),
+        ("methods", "[]".to_string()),
+        ("weight", "0".to_string()),
+        ("response_ignore", "False".to_string()),
+        ("response_parse", "True".to_string()),
+    ];
+    if let Some(id) = secret_id {
+        bag.extend([
+            ("auth_type", "api_key".to_string()),
+            ("auth_config_name", "Authorization".to_string()),
+            ("auth_config_value_secret", id.to_string()),
+            ("auth_config_in", "header".to_string()),
+        ]);
+    }
+    bag
+}
+
+fn webhook_relation(id: u32, endpoint: &str, app: &str, bag: &[(&str, String)]) -> Relation {
+    let data: Vec<(&str, &str)> = bag.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    related(id, endpoint, &endpoint.replace('-', "_"), app, &data)
+}
+
+impl World {
+    /// The provider's api-key secret, granted over `relation_id` when `granted`.
+    fn api_key_secret(&mut self, app: &str, relation_id: u32, granted: bool) -> String {
+        let mut secret = Secret::new(
+            SecretOwner::Application(app.into()),
+            [("auth-config-value", API_KEY)],
+        );
+        if granted {
+            secret = secret.with_grant(relation_id, "kratos");
+        }
+        let id = secret.id.clone();
+        self.harness.state_mut().secrets.push(secret);
+        id
+    }
+
+    fn config_yaml(&self, unit: &str) -> serde_yaml_ng::Value {
+        serde_yaml_ng::from_str(&self.config(unit)).expect("kratos.yaml is YAML")
+    }
+
+    /// The web-hook URLs of a hook list of kratos.yaml (`flows.<path>`).
+    fn hook_urls(&self, unit: &str, path: &[&str]) -> Vec<String> {
+        let mut node = &self.config_yaml(unit)["selfservice"]["flows"];
+        for key in path {
+            node = &node[*key];
+        }
+        node["hooks"]
+            .as_sequence()
+            .map(|hooks| {
+                hooks
+                    .iter()
+                    .filter_map(|hook| hook["config"]["url"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `text` is in no status, log or hook-tool argument of any unit.
+    fn assert_never_shown(&self, text: &str) {
+        let state = self.harness.state();
+        assert!(!state.app_status.message.contains(text));
+        for (name, unit) in &state.units {
+            assert!(!unit.status.message.contains(text), "{name} status");
+            assert!(
+                unit.logs.iter().all(|log| !log.message.contains(text)),
+                "{name} logs"
+            );
+        }
+        for call in &state.tool_calls {
+            assert!(
+                call.args.iter().all(|arg| !arg.contains(text)),
+                "{} {:?}",
+                call.tool,
+                call.args
+            );
+        }
+    }
+}
+
+#[test]
+fn a_webhook_with_its_granted_api_key_renders_into_kratos_yaml() {
+    let mut world = World::active();
+    let secret_id = world.api_key_secret("user-verification-service", 8, true);
+    let bag = webhook_bag("http://uvs.iam.svc:8080/api/v0/verify", Some(&secret_id));
+    let relation = webhook_relation(8, REGISTRATION_HOOKS, "user-verification-service", &bag);
+    world.harness.state_mut().relations.push(relation.clone());
+    world.run(LEADER, &EventSpec::relation("changed", &relation, None));
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    assert_eq!(world.pushes(LEADER), 1);
+    let config = world.config_yaml(LEADER);
+    let oidc = &config["selfservice"]["flows"]["registration"]["after"]["oidc"]["hooks"];
+    let hook = &oidc[0]["config"];
+    assert_eq!(oidc[0]["hook"].as_str(), Some("web_hook"));
+    assert_eq!(
+        hook["url"].as_str(),
+        Some("http://uvs.iam.svc:8080/api/v0/verify")
+    );
+    assert_eq!(hook["response"]["parse"].as_bool(), Some(true));
+    // The key, typed: its ": " does not break the YAML.
+    assert_eq!(hook["auth"]["type"].as_str(), Some("api_key"));
+    assert_eq!(hook["auth"]["config"]["value"].as_str(), Some(API_KEY));
+    assert_eq!(hook["auth"]["config"]["in"].as_str(), Some("header"));
+    assert_eq!(oidc[1]["hook"].as_str(), Some("session"));
+    world.assert_never_shown(API_KEY);
+}
+
+#[test]
+fn an_ungranted_api_key_secret_blocks_and_leaves_the_workload_untouched() {
+    let mut world = World::active();
+    let before = world.config(LEADER);
+    let secret_id = world.api_key_secret("tenant-service", 9, false);
+    let bag = webhook_bag("http://tenant.iam.svc:8080/hook", Some(&secret_id));
+    let relation = webhook_relation(9, LOGIN_HOOKS, "tenant-service", &bag);
+    world.harness.state_mut().relations.push(relation.clone());
+    world.run(LEADER, &EventSpec::relation("changed", &relation, None));
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains(LOGIN_HOOKS)
+            && message.contains("tenant-service (relation 9)")
+            && message.contains(&format!("juju grant-secret {secret_id} kratos")),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.config(LEADER), before);
+    assert!(!before.contains("null"));
+
+    // Granted: the next event renders it.
+    let secret = world.harness.state_mut().secret_mut(&secret_id).unwrap();
+    secret.grants.entry(9).or_default().insert("kratos".into());
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert!(world
+        .config(LEADER)
+        .contains("http://tenant.iam.svc:8080/hook"));
+    world.assert_never_shown(API_KEY);
+}
+
+#[test]
+fn a_rotated_api_key_is_rendered_on_secret_changed() {
+    let mut world = World::active();
+    let secret_id = world.api_key_secret("tenant-service", 9, true);
+    let bag = webhook_bag("http://tenant.iam.svc:8080/hook", Some(&secret_id));
+    let relation = webhook_relation(9, LOGIN_HOOKS, "tenant-service", &bag);
+    world.harness.state_mut().relations.push(relation.clone());
+    world.run(LEADER, &EventSpec::relation("changed", &relation, None));
+    assert!(world.config(LEADER).contains("never-shown"));
+    world.fake(LEADER).clear_calls();
+
+    let revision = world
+        .harness
+        .state_mut()
+        .secret_mut(&secret_id)
+        .unwrap()
+        .add_revision([("auth-config-value", ROTATED_API_KEY)]);
+    let event = EventSpec {
+        secret_id: Some(secret_id.clone()),
+        secret_revision: Some(revision),
+        ..EventSpec::hook("secret-changed")
+    };
+    world.run(LEADER, &event);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.pushes(LEADER), 1);
+    let config = world.config(LEADER);
+    assert!(config.contains(ROTATED_API_KEY), "{config}");
+    assert!(!config.contains(API_KEY));
+    world.assert_never_shown(ROTATED_API_KEY);
+    world.assert_never_shown(API_KEY);
+}
+
+#[test]
+fn garbage_webhook_data_blocks_naming_the_key_and_no_relation_is_half_used() {
+    let mut world = World::active();
+    let good = webhook_relation(
+        8,
+        LOGIN_HOOKS,
+        "user-verification-service",
+        &webhook_bag("http://uvs.iam.svc:8080/login", None),
+    );
+    world.harness.state_mut().relations.push(good.clone());
+    world.run(LEADER, &EventSpec::relation("changed", &good, None));
+    assert_eq!(world.status(LEADER).0, "active");
+    let before = world.config(LEADER);
+    world.fake(LEADER).clear_calls();
+
+    // A second provider publishes garbage; a third one a good hook: neither is used.
+    let mut bad = webhook_bag("http://tenant.iam.svc:8080/login", None);
+    bad.push(("weight", "heavy".into()));
+    let bad = webhook_relation(9, LOGIN_HOOKS, "tenant-service", &bad);
+    let third = webhook_relation(
+        10,
+        LOGIN_HOOKS,
+        "audit",
+        &webhook_bag("http://audit.iam.svc/login", None),
+    );
+    world
+        .harness
+        .state_mut()
+        .relations
+        .extend([bad.clone(), third]);
+    world.run(LEADER, &EventSpec::relation("changed", &bad, None));
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains(LOGIN_HOOKS)
+            && message.contains("tenant-service (relation 9)")
+            && message.contains("weight \"heavy\""),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.config(LEADER), before);
+
+    // The broken relation gone, the other two are rendered.
+    world.run(LEADER, &EventSpec::relation("broken", &bad, None));
+    world.harness.state_mut().relations.retain(|r| r.id != 9);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(
+        world.hook_urls(LEADER, &["login", "after", "password"]),
+        [
+            "http://uvs.iam.svc:8080/login",
+            "http://audit.iam.svc/login"
+        ]
+    );
+}
+
+#[test]
+fn login_webhooks_of_several_relations_render_in_weight_order() {
+    let mut world = World::active();
+    let mut heavy = webhook_bag("http://a.iam.svc/first-related", None);
+    heavy.push(("weight", "5".into()));
+    let mut light = webhook_bag("http://b.iam.svc/second-related", None);
+    light.push(("weight", "1".into()));
+    light.push(("methods", r#"["password"]"#.into()));
+    let mut before = webhook_bag("http://c.iam.svc/before", None);
+    before.push(("mode", "before".into()));
+    before.push(("methods", r#"["oidc"]"#.into()));
+    let relations = [
+        webhook_relation(8, LOGIN_HOOKS, "a", &heavy),
+        webhook_relation(9, LOGIN_HOOKS, "b", &light),
+        webhook_relation(10, LOGIN_HOOKS, "c", &before),
+    ];
+    world.harness.state_mut().relations.extend(relations);
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(
+        world.hook_urls(LEADER, &["login", "after", "password"]),
+        [
+            "http://b.iam.svc/second-related",
+            "http://a.iam.svc/first-related"
+        ]
+    );
+    assert_eq!(
+        world.hook_urls(LEADER, &["login", "after", "code"]),
+        ["http://a.iam.svc/first-related"]
+    );
+    // A before-hook with methods is not dropped: Kratos's before phase is flow-wide.
+    assert_eq!(
+        world.hook_urls(LEADER, &["login", "before"]),
+        ["http://c.iam.svc/before"]
+    );
+}

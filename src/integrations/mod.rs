@@ -21,6 +21,7 @@ pub mod login_ui;
 pub mod peers;
 pub mod route;
 pub mod smtp;
+pub mod webhooks;
 
 use juju_rs_ops::model::Model;
 use juju_rs_ops::Status;

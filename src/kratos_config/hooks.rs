@@ -9,8 +9,18 @@
 //! interleaved; equal weights keep relation order. (The reference charm puts all-method hooks
 //! before method-specific ones whatever their weight; the webhook interfaces document weight
 //! as the order within a phase, which is what this does.)
+//!
+//! No web-hook a relation offers is dropped (the reference silently drops before-hooks with
+//! methods, every `passkey` hook, and login hooks for inactive methods):
+//! - before-hooks go to the flow-wide `before.hooks` whatever their methods (see
+//!   [`WebhookPlan::before`]);
+//! - a method a web-hook names explicitly gets its after-section even when the charm's
+//!   config leaves that method off (`passkey` always is): Kratos's schema has a section for
+//!   every method a provider may name, and a section for an inactive method is never run, so
+//!   it is harmless until the method is switched on, and the file shows what was asked for.
+//!   Web-hooks for "all methods" only join the sections of active methods.
 
-use super::inputs::{AuthMethod, HookMode, ResponseHandling, Webhook};
+use super::inputs::{AuthMethod, HookMode, MethodSelection, ResponseHandling, Webhook};
 use super::model::{Hook, HookList, WebHookConfig, WebHookResponse};
 
 /// The web-hooks of one relation kind (registration or login), sorted by weight.
@@ -35,8 +45,15 @@ impl<'a> WebhookPlan<'a> {
         !self.sorted.is_empty()
     }
 
-    /// The `before.hooks` list, `None` when empty. Before-hooks run before a method is chosen,
-    /// so their method selection does not apply.
+    /// The `before.hooks` list, `None` when empty.
+    ///
+    /// Kratos's before phase has no per-method lists (`before` holds only `hooks`, in every
+    /// flow): before-hooks run when the flow starts, before the user has picked a method, so
+    /// Kratos cannot tell which method they are for. A before-hook restricted to methods is
+    /// therefore rendered into the flow-wide list and runs for every method: the provider
+    /// asked for it to run, and running it more widely is better than never running it
+    /// without a word (which is what the reference's `before[<method>]` lists amount to,
+    /// as its template never renders them).
     pub(super) fn before(&self) -> Option<HookList> {
         let hooks = self.collect(|hook| hook.mode == HookMode::Before, &[]);
         (!hooks.is_empty()).then_some(HookList { hooks })
@@ -47,6 +64,15 @@ impl<'a> WebhookPlan<'a> {
         self.sorted
             .iter()
             .any(|hook| hook.mode == HookMode::After && hook.methods.includes(method))
+    }
+
+    /// Whether an after-hook names `method` explicitly (not as "all methods"): the method
+    /// then gets its section even when it is not active.
+    pub(super) fn names(&self, method: AuthMethod) -> bool {
+        self.sorted.iter().any(|hook| {
+            hook.mode == HookMode::After
+                && matches!(&hook.methods, MethodSelection::Only(methods) if methods.contains(&method))
+        })
     }
 
     /// The after-hooks for `method` followed by the given built-in hooks.

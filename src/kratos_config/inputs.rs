@@ -334,8 +334,8 @@ pub struct Webhook {
     pub method: String,
     /// Before or after the flow.
     pub mode: HookMode,
-    /// Which methods' after-hooks it joins (ignored for `before` hooks: Kratos runs those
-    /// before any method is chosen).
+    /// Which methods' after-hooks it joins (for `before` hooks it cannot apply: Kratos runs
+    /// those before any method is chosen, so they run for every method).
     pub methods: MethodSelection,
     /// Ordering key within a hook list: lower first; equal weights keep relation order.
     pub weight: u32,
@@ -360,8 +360,9 @@ pub enum MethodSelection {
     /// Every active method (an empty `methods` list on the wire).
     All,
     /// Only these (non-empty: an empty list on the wire means [`MethodSelection::All`]).
-    /// Methods without an after-hook section in the flow (e.g. `totp` for registration,
-    /// `passkey`, which the charm keeps disabled) are ignored.
+    /// Each gets its after-section, even a method the config leaves off (such as `passkey`,
+    /// which the charm keeps disabled); methods the flow has no section for (`totp` and
+    /// `lookup_secret` in registration) are refused when the relation data is read.
     Only(Vec<AuthMethod>),
 }
 
@@ -386,7 +387,7 @@ pub enum AuthMethod {
     Code,
     /// `webauthn`
     Webauthn,
-    /// `passkey` (accepted on the wire; the charm keeps passkeys disabled)
+    /// `passkey` (its hooks are rendered; the charm keeps passkeys disabled)
     Passkey,
     /// `totp` (login only)
     Totp,

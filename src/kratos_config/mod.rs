@@ -272,15 +272,20 @@ impl FlowContext<'_> {
         }
         let flags = self.flags;
         let mfa = flags.enforce_mfa && self.local_idp();
-        let section = |method: AuthMethod, enabled: bool| {
-            (enabled && self.login_hooks.has_after_for(method))
-                .then(|| self.login_hooks.after_for(method, &[]))
+        // An active method gets a section when a web-hook applies to it; any method gets one
+        // when a web-hook names it (see `hooks`: never run while the method is off).
+        let hooks = &self.login_hooks;
+        let section = |method: AuthMethod, active: bool| {
+            ((active && hooks.has_after_for(method)) || hooks.names(method))
+                .then(|| hooks.after_for(method, &[]))
         };
         let after = LoginAfter {
             password: section(AuthMethod::Password, self.local_idp()),
             oidc: section(AuthMethod::Oidc, self.has_providers),
             code: section(AuthMethod::Code, self.local_idp()),
             webauthn: section(AuthMethod::Webauthn, flags.webauthn_enabled()),
+            // The charm keeps passkeys off (`methods.passkey.enabled: false`).
+            passkey: section(AuthMethod::Passkey, false),
             totp: section(AuthMethod::Totp, mfa),
             lookup_secret: section(
                 AuthMethod::LookupSecret,
@@ -351,17 +356,27 @@ impl FlowContext<'_> {
         } else {
             &[Hook::Session]
         };
+        // An active method always gets its section (it carries the built-in hooks); any
+        // method gets one when a web-hook names it (see `hooks`: never run while it is off).
+        let section = |method: AuthMethod, active: bool, built_in: &[Hook]| {
+            (active || hooks.names(method)).then(|| hooks.after_for(method, built_in))
+        };
+        let session = &[Hook::Session];
         let after = RegistrationAfter {
-            password: self
-                .local_idp()
-                .then(|| hooks.after_for(AuthMethod::Password, verify)),
-            oidc: (hooks.any() || self.has_providers)
-                .then(|| hooks.after_for(AuthMethod::Oidc, &[Hook::Session])),
-            webauthn: flags
-                .enable_passwordless_login_method
-                .then(|| hooks.after_for(AuthMethod::Webauthn, &[Hook::Session])),
-            code: (self.local_idp() || flags.enable_oidc_webauthn_sequencing)
-                .then(|| hooks.after_for(AuthMethod::Code, verify)),
+            password: section(AuthMethod::Password, self.local_idp(), verify),
+            oidc: section(AuthMethod::Oidc, hooks.any() || self.has_providers, session),
+            webauthn: section(
+                AuthMethod::Webauthn,
+                flags.enable_passwordless_login_method,
+                session,
+            ),
+            // The charm keeps passkeys off (`methods.passkey.enabled: false`).
+            passkey: section(AuthMethod::Passkey, false, session),
+            code: section(
+                AuthMethod::Code,
+                self.local_idp() || flags.enable_oidc_webauthn_sequencing,
+                verify,
+            ),
         };
         let registration_ui = url_string(&self.ui.registration);
         Some(RegistrationFlow {

@@ -178,6 +178,9 @@ pub struct LoginAfter {
     /// `webauthn`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webauthn: Option<HookList>,
+    /// `passkey`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<HookList>,
     /// `totp`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub totp: Option<HookList>,
@@ -198,6 +201,9 @@ pub struct RegistrationAfter {
     /// `webauthn`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webauthn: Option<HookList>,
+    /// `passkey`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passkey: Option<HookList>,
     /// `code`
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<HookList>,

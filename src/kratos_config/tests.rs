@@ -179,6 +179,17 @@ fn webhooks() -> Vec<Webhook> {
             MethodSelection::All,
             0,
         ),
+        webhook(
+            "https://hooks.example.com/before-oidc",
+            HookMode::Before,
+            MethodSelection::Only(vec![AuthMethod::Oidc]),
+            2,
+        ),
+        only_after(
+            "https://hooks.example.com/passkey",
+            &[AuthMethod::Passkey],
+            3,
+        ),
     ]
 }
 
@@ -526,7 +537,10 @@ fn registration_hooks_are_ordered_by_weight_and_fanned_out() {
     let registration = &config["selfservice"]["flows"]["registration"];
     assert_eq!(
         hook_names(&registration["before"]),
-        ["https://hooks.example.com/before"]
+        [
+            "https://hooks.example.com/before",
+            "https://hooks.example.com/before-oidc"
+        ]
     );
     let after = &registration["after"];
     assert_eq!(
@@ -606,8 +620,14 @@ fn login_hooks_go_to_every_enabled_method_that_they_target() {
             "https://hooks.example.com/totp"
         ]
     );
-    // WebAuthn is off: its hook has nowhere to go.
-    assert!(after.get("webauthn").is_none());
+    // WebAuthn is off, but a hook names it: its section is there (and never run).
+    assert_eq!(
+        hook_names(&after["webauthn"]),
+        [
+            "https://hooks.example.com/all",
+            "https://hooks.example.com/webauthn"
+        ]
+    );
     // Login after-lists carry no built-in hooks.
     assert!(config["selfservice"]["flows"]["login"]
         .get("before")
@@ -615,7 +635,7 @@ fn login_hooks_go_to_every_enabled_method_that_they_target() {
 }
 
 #[test]
-fn login_hooks_for_disabled_methods_only_render_no_after_section() {
+fn a_login_hook_naming_an_inactive_method_still_gets_that_section() {
     let mut inputs = inputs();
     inputs.login_webhooks = vec![only_after(
         "https://hooks.example.com/oidc",
@@ -623,9 +643,116 @@ fn login_hooks_for_disabled_methods_only_render_no_after_section() {
         0,
     )];
     let config = rendered(&inputs);
-    assert!(config["selfservice"]["flows"]["login"]
-        .get("after")
-        .is_none());
+    let after = &config["selfservice"]["flows"]["login"]["after"];
+    // No provider, so OIDC is off: the section is rendered and stays unused until it is on.
+    assert!(config["selfservice"]["methods"].get("oidc").is_none());
+    assert_eq!(
+        hook_names(&after["oidc"]),
+        ["https://hooks.example.com/oidc"]
+    );
+    assert_eq!(after.as_object().unwrap().len(), 1, "{after}");
+}
+
+#[test]
+fn all_method_login_hooks_only_join_active_methods() {
+    let mut inputs = inputs();
+    inputs.login_webhooks = vec![all_after("https://hooks.example.com/all", 0)];
+    let config = rendered(&inputs);
+    let after = &config["selfservice"]["flows"]["login"]["after"];
+    let sections: Vec<&String> = after.as_object().unwrap().keys().collect();
+    // Local IdP and MFA on; no provider (oidc) and no WebAuthn.
+    assert_eq!(
+        sections,
+        ["code", "lookup_secret", "password", "totp"],
+        "{after}"
+    );
+}
+
+#[test]
+fn passkey_hooks_get_the_passkey_sections_of_both_flows() {
+    let mut inputs = inputs();
+    let passkey = only_after(
+        "https://hooks.example.com/passkey",
+        &[AuthMethod::Passkey, AuthMethod::Password],
+        0,
+    );
+    inputs.registration_webhooks = vec![
+        passkey.clone(),
+        all_after("https://hooks.example.com/all", 1),
+    ];
+    inputs.login_webhooks = vec![passkey];
+    let config = rendered(&inputs);
+    let flows = &config["selfservice"]["flows"];
+    assert_eq!(
+        hook_names(&flows["registration"]["after"]["passkey"]),
+        [
+            "https://hooks.example.com/passkey",
+            "https://hooks.example.com/all",
+            "session"
+        ]
+    );
+    assert_eq!(
+        hook_names(&flows["login"]["after"]["passkey"]),
+        ["https://hooks.example.com/passkey"]
+    );
+    assert_eq!(
+        hook_names(&flows["login"]["after"]["password"]),
+        ["https://hooks.example.com/passkey"]
+    );
+    // Passkeys themselves stay off.
+    assert_eq!(
+        config["selfservice"]["methods"]["passkey"],
+        json!({"enabled": false})
+    );
+}
+
+#[test]
+fn all_method_hooks_add_no_passkey_section() {
+    let mut inputs = inputs();
+    inputs.registration_webhooks = vec![all_after("https://hooks.example.com/all", 0)];
+    inputs.login_webhooks = vec![all_after("https://hooks.example.com/all", 0)];
+    let config = rendered(&inputs);
+    let flows = &config["selfservice"]["flows"];
+    assert!(flows["registration"]["after"].get("passkey").is_none());
+    assert!(flows["login"]["after"].get("passkey").is_none());
+}
+
+#[test]
+fn a_registration_hook_naming_an_inactive_method_gets_that_section_with_its_built_ins() {
+    let mut inputs = inputs();
+    inputs.registration_webhooks = vec![only_after(
+        "https://hooks.example.com/webauthn",
+        &[AuthMethod::Webauthn],
+        0,
+    )];
+    let config = rendered(&inputs);
+    assert_eq!(
+        hook_names(&config["selfservice"]["flows"]["registration"]["after"]["webauthn"]),
+        ["https://hooks.example.com/webauthn", "session"]
+    );
+}
+
+#[test]
+fn a_before_hook_restricted_to_methods_runs_for_the_whole_flow() {
+    let mut inputs = inputs();
+    let before = webhook(
+        "https://hooks.example.com/before-oidc",
+        HookMode::Before,
+        MethodSelection::Only(vec![AuthMethod::Oidc]),
+        0,
+    );
+    inputs.registration_webhooks = vec![before.clone()];
+    inputs.login_webhooks = vec![before];
+    let config = rendered(&inputs);
+    for flow in ["registration", "login"] {
+        let flow = &config["selfservice"]["flows"][flow];
+        assert_eq!(
+            hook_names(&flow["before"]),
+            ["https://hooks.example.com/before-oidc"]
+        );
+        // Not an after-hook anywhere.
+        assert!(!flow["after"].to_string().contains("before-oidc"), "{flow}");
+    }
 }
 
 #[test]
