@@ -1395,3 +1395,163 @@ fn login_webhooks_of_several_relations_render_in_weight_order() {
         ["http://c.iam.svc/before"]
     );
 }
+
+// ---- The published Traefik configuration: Traefik's schema and its routing ----
+
+/// A Traefik router rule of the forms the charm uses: `Path(`p`)` or `PathPrefix(`p`)`.
+fn rule_matches(rule: &str, path: &str) -> bool {
+    if let Some(exact) = rule
+        .strip_prefix("Path(`")
+        .and_then(|r| r.strip_suffix("`)"))
+    {
+        return path == exact;
+    }
+    if let Some(prefix) = rule
+        .strip_prefix("PathPrefix(`")
+        .and_then(|r| r.strip_suffix("`)"))
+    {
+        return path.starts_with(prefix);
+    }
+    panic!("a rule this test cannot evaluate: {rule}")
+}
+
+/// The service URL Traefik sends `url` to through `config`, on the entrypoint its scheme
+/// arrives at (traefik-k8s: `web` for http, `websecure` with TLS for https).
+fn routed_to(config: &serde_json::Value, url: &str) -> Option<String> {
+    let url = url::Url::parse(url).unwrap();
+    let entry_point = if url.scheme() == "https" {
+        "websecure"
+    } else {
+        "web"
+    };
+    let routers = config["http"]["routers"].as_object().unwrap();
+    let matched: Vec<&serde_json::Value> = routers
+        .values()
+        .filter(|r| r["entryPoints"] == serde_json::json!([entry_point]))
+        .filter(|r| rule_matches(r["rule"].as_str().unwrap(), url.path()))
+        .collect();
+    let router = matched.first()?;
+    let service = router["service"].as_str().unwrap();
+    Some(
+        config["http"]["services"][service]["loadBalancer"]["servers"][0]["url"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    )
+}
+
+#[test]
+fn published_routes_follow_traefiks_schema_and_route_every_url_the_charm_hands_out() {
+    let schema: serde_json::Value = serde_json::from_str(include_str!(
+        "../testdata/traefik/traefik-v3-file-provider.json"
+    ))
+    .unwrap();
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft7)
+        .build(&schema)
+        .unwrap();
+
+    let mut world = World::active();
+    world.set_config("enable_passwordless_login_method", true);
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.relate(related(
+        INTERNAL_ROUTE_ID,
+        "internal-route",
+        "traefik_route",
+        "traefik-internal",
+        &[("external_host", "10.64.140.43"), ("scheme", "http")],
+    ));
+    world.relate(idp_relation());
+    world.relate(related(
+        INFO_ID,
+        "kratos-info",
+        "kratos_info",
+        "login-ui",
+        &[],
+    ));
+    world.hook(LEADER, "config-changed");
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+
+    let config_of = |id: u32| -> serde_json::Value {
+        let bag = world.our_bag(id);
+        assert_eq!(bag["raw"], "True");
+        serde_yaml_ng::from_str(&bag["config"]).unwrap()
+    };
+    let public = config_of(PUBLIC_ROUTE_ID);
+    let internal = config_of(INTERNAL_ROUTE_ID);
+    for config in [&public, &internal] {
+        let errors: Vec<String> = validator
+            .iter_errors(config)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{config:#}");
+        for (name, router) in config["http"]["routers"].as_object().unwrap() {
+            let secure = router["entryPoints"] == serde_json::json!(["websecure"]);
+            assert!(
+                secure || router["entryPoints"] == serde_json::json!(["web"]),
+                "{name}"
+            );
+            assert_eq!(
+                secure,
+                router.get("tls").is_some(),
+                "{name}: TLS only on websecure"
+            );
+        }
+    }
+
+    let public_service = "http://kratos.test-model.svc.cluster.local:4433";
+    let admin_service = "http://kratos.test-model.svc.cluster.local:4434";
+    // Every public URL handed out: the redirect URI, the WebAuthn script at the relying
+    // party's origin, kratos-info's browser login.
+    let redirects: serde_json::Value =
+        serde_json::from_str(&world.our_bag(IDP_ID)["providers"]).unwrap();
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    let origin = rendered["selfservice"]["methods"]["webauthn"]["config"]["rp"]["origins"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let info = world.our_bag(INFO_ID);
+    for url in [
+        redirects[0]["redirect_uri"].as_str().unwrap().to_string(),
+        format!("{origin}/.well-known/webauthn.js"),
+        info["login_browser_endpoint"].clone(),
+    ] {
+        assert!(url.starts_with("https://iam.example.com/"), "{url}");
+        assert_eq!(
+            routed_to(&public, &url).as_deref(),
+            Some(public_service),
+            "{url}"
+        );
+    }
+    // The admin API is never public.
+    assert_eq!(
+        routed_to(&public, "https://iam.example.com/admin/identities"),
+        None
+    );
+    // kratos-info's in-cluster endpoints reach the right API through the internal route.
+    for (url, service) in [
+        (
+            format!("{}/admin/identities", info["admin_endpoint"]),
+            admin_service,
+        ),
+        (info["sessions_endpoint"].clone(), public_service),
+        (
+            format!("{}/self-service/login/api", info["public_endpoint"]),
+            public_service,
+        ),
+    ] {
+        assert_eq!(
+            routed_to(&internal, &url).as_deref(),
+            Some(service),
+            "{url}"
+        );
+    }
+}
