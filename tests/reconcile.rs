@@ -1555,3 +1555,58 @@ fn published_routes_follow_traefiks_schema_and_route_every_url_the_charm_hands_o
         );
     }
 }
+
+#[test]
+fn idp_values_reach_kratos_verbatim_and_a_shared_provider_id_blocks() {
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIGT: x\n  *y\n-----END PRIVATE KEY-----";
+    let apple = serde_json::json!([{
+        "provider": "apple", "client_id": "0123", "id": "apple",
+        "apple_team_id": "TEAM: 1", "apple_private_key_id": "'KID\"", "apple_private_key": pem,
+    }]);
+    world.relate(related(
+        IDP_ID,
+        "kratos-external-idp",
+        "external_provider",
+        "apple-idp",
+        &[("providers", &apple.to_string())],
+    ));
+    world.hook(LEADER, "kratos-external-idp-relation-changed");
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    let provider = &rendered["selfservice"]["methods"]["oidc"]["config"]["providers"][0];
+    assert_eq!(provider["apple_private_key"], pem);
+    assert_eq!(
+        provider["client_id"], "0123",
+        "a string, not the number 123"
+    );
+    assert_eq!(provider["apple_team_id"], "TEAM: 1");
+    assert_eq!(provider["apple_private_key_id"], "'KID\"");
+
+    world.fake(LEADER).clear_calls();
+    let clash = serde_json::json!([{"provider": "google", "client_id": "g", "client_secret": "x", "id": "apple"}]);
+    world.relate(related(
+        IDP_ID + 100,
+        "kratos-external-idp",
+        "external_provider",
+        "google-idp",
+        &[("providers", &clash.to_string())],
+    ));
+    world.hook(LEADER, "kratos-external-idp-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("'apple'") && message.contains("own id"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+}
