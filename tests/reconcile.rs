@@ -977,6 +977,23 @@ fn an_idp_without_a_public_url_is_held_back_while_everything_else_converges() {
         }])
     );
 
+    // Traefik goes: the providers are held back again and the answer is withdrawn.
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != PUBLIC_ROUTE_ID);
+    world.hook(LEADER, "public-route-relation-broken");
+    assert_eq!(world.status(LEADER).0, "blocked");
+    assert!(world.our_bag(IDP_ID).is_empty());
+    assert!(!world.config(LEADER).contains("kratos-client"));
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.hook(LEADER, "public-route-relation-changed");
+    assert!(world.our_bag(IDP_ID).contains_key("providers"));
+
     // The integrator withdraws its provider: Kratos drops it and clears its answer.
     world.set_remote(IDP_ID, &[]);
     world.hook(LEADER, "kratos-external-idp-relation-changed");

@@ -68,7 +68,7 @@ impl Integration for ExternalIdp {
     }
 
     /// The leader writes each provider's redirect URI once Kratos has a public URL, and
-    /// clears its bag on a relation whose integrator withdrew its providers.
+    /// clears its answer while there is none or the integrator withdrew its providers.
     fn publish(model: &Model, inputs: &Inputs) -> Result<(), CharmError> {
         let Some(providers) = inputs.integrations.external_idp.ready() else {
             return Ok(());
@@ -89,10 +89,11 @@ impl Integration for ExternalIdp {
             else {
                 continue;
             };
-            let value = match (offered.is_empty(), public_url) {
-                (true, _) => String::new(),
-                (false, Some(url)) => redirect_uris(url, offered)?,
-                (false, None) => continue,
+            // No providers, or no public URL (the providers are held back): no answer, so
+            // the integrator says it waits for Kratos rather than show a stale URI.
+            let value = match public_url.filter(|_| !offered.is_empty()) {
+                Some(url) => redirect_uris(url, offered)?,
+                None => String::new(),
             };
             let bag = Databag::from([("providers".to_string(), value)]);
             model.update_databag(&relation, Bag::LocalApp, &bag)?;
