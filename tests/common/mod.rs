@@ -15,6 +15,8 @@
 )]
 #![allow(dead_code)]
 
+pub mod hydra;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
