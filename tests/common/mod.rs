@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod hydra;
+pub mod traefik;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
