@@ -15,6 +15,9 @@
 )]
 #![allow(dead_code)]
 
+pub mod hydra;
+pub mod traefik;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
