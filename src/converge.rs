@@ -49,6 +49,11 @@ pub fn apply(
     } else if layer_changed || !running(workload::SERVICE) {
         pebble.replan()?;
     }
+    // Read again: a replan restarts every service whose plan changed, a stopped courier
+    // included (Pebble keeps a stopped service's state), so a deposed leader's courier
+    // may be running now.
+    let services = service_states(pebble)?;
+    let running = |name: &str| services.get(name).is_some_and(ServiceInfo::is_running);
     if leader && !files_changed && !running(workload::COURIER) {
         pebble.start(&[workload::COURIER])?;
     }

@@ -563,6 +563,36 @@ fn a_deposed_leader_stops_its_courier() {
     );
 }
 
+/// Pebble's replan restarts every service whose plan changed, a stopped one included: a
+/// deposed leader's courier must not come back when only the environment changes.
+#[test]
+fn a_deposed_leader_keeps_its_courier_stopped_when_the_layer_changes() {
+    let mut world = World::active();
+    world.harness.state_mut().leader = Some(FOLLOWER.into());
+    world.hook(FOLLOWER, "leader-elected");
+    world.hook(LEADER, "leader-settings-changed");
+    world.harness.state_mut().relations.push(smtp_relation(&[
+        ("host", "mail.example.com"),
+        ("port", "25"),
+        ("auth_type", "none"),
+        ("transport_security", "none"),
+    ]));
+    world.hook(LEADER, "smtp-relation-changed");
+    world.hook(FOLLOWER, "smtp-relation-changed");
+    assert_eq!(
+        world.env(LEADER)["COURIER_SMTP_CONNECTION_URI"],
+        "smtp://mail.example.com:25/?disable_starttls=true"
+    );
+    assert_eq!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("inactive")
+    );
+    assert_eq!(
+        world.fake(FOLLOWER).service_state("courier").as_deref(),
+        Some("active")
+    );
+}
+
 /// A relation `id` on `endpoint` to `app` (one unit), whose application bag holds `data`.
 fn related(id: u32, endpoint: &str, interface: &str, app: &str, data: &[(&str, &str)]) -> Relation {
     Relation::new(id, endpoint, interface, app)
