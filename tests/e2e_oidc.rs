@@ -737,7 +737,67 @@ fn a_login_brokered_by_real_hydra_through_the_published_routes_then_unlinked() {
         "{stored}"
     );
 
-    // 7. The client secret is in kratos.yaml and the relation, and nowhere else.
+    // 7. juju integrate kratos hydra (hydra-endpoint-info): Kratos gets Hydra's admin API
+    // as its OAuth2 provider and becomes Hydra's login app. A login flow started with the
+    // challenge of a relying party's authorization carries the request Kratos fetched from
+    // Hydra through that URL.
+    let endpoints = Relation::new(0, "hydra-endpoint-info", "hydra_endpoints", "hydra")
+        .with_remote_unit("hydra/0", Vec::<(String, String)>::new())
+        .with_remote_app_data([
+            (
+                "admin_endpoint",
+                format!("http://127.0.0.1:{}", hydra.admin_port),
+            ),
+            ("public_endpoint", issuer.clone()),
+        ]);
+    let (_, outcomes) =
+        s.d.emulator
+            .add_relation(endpoints)
+            .expect("integrate hydra");
+    s.ok(outcomes);
+    s.wait_ready();
+    s.assert_active();
+    let (status, relying_party) = hydra
+        .admin(
+            "POST",
+            "/admin/clients",
+            Some(json!({
+                "client_id": "grafana",
+                "redirect_uris": ["http://grafana.test/callback"],
+                "grant_types": ["authorization_code"],
+                "response_types": ["code"],
+                "scope": "openid email",
+            })),
+        )
+        .expect("create the relying party");
+    assert_eq!(status, 201, "{relying_party}");
+    let mut browser = Browser::new(&netns);
+    let page = browser.get(&format!(
+        "{issuer}oauth2/auth?client_id=grafana&response_type=code&scope=openid\
+         &state=state-0123456789&redirect_uri=http%3A%2F%2Fgrafana.test%2Fcallback"
+    ));
+    let challenge = query(
+        &redirect(&page, "Hydra's authorize for grafana"),
+        "login_challenge",
+    );
+    let page = browser.get(&format!(
+        "{PUBLIC}/self-service/login/browser?login_challenge={challenge}"
+    ));
+    let flow_id = query(&redirect(&page, "Kratos with Hydra's challenge"), "flow");
+    let page = browser.request(
+        "GET",
+        &format!("{PUBLIC}/self-service/login/flows?id={flow_id}"),
+        None,
+        "application/json",
+    );
+    assert_eq!(page.status, 200, "{}", page.body);
+    let flow: Value = serde_json::from_str(&page.body).expect("flow JSON");
+    assert_eq!(
+        flow["oauth2_login_request"]["client"]["client_id"], "grafana",
+        "{flow}"
+    );
+
+    // 8. The client secret is in kratos.yaml and the relation, and nowhere else.
     let kratos_yaml = s.d.workloads[0]
         .file("/etc/config/kratos/kratos.yaml")
         .expect("kratos.yaml");
