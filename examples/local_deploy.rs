@@ -166,7 +166,10 @@ fn local_deploy() -> R<()> {
         )
         .env("SQA_OPT_OUT", "true")
         .start()?;
-    platform::write_pid_file(&work, "pebble", pebble.pid())?;
+    let pebble_pid = platform::write_pid_file(&work, "pebble", pebble.pid())?;
+    let _pebble_pid = Cleanup(Box::new(move || {
+        let _ = std::fs::remove_file(&pebble_pid);
+    }));
 
     let mut juju = Emulator::new(&charm_dir)?;
     juju.set_env(

@@ -135,19 +135,46 @@ pub fn write_pid_file(work: &Path, name: &str, pid: u32) -> R<PathBuf> {
 pub fn stop_leftovers(work: &Path) -> Vec<String> {
     let mut stopped = Vec::new();
     for name in LEFTOVERS {
-        let Ok(pid) = std::fs::read_to_string(work.join(format!("{name}.pid"))) else {
+        let pid_file = work.join(format!("{name}.pid"));
+        let Ok(pid) = std::fs::read_to_string(&pid_file) else {
             continue;
         };
         let Ok(pid) = pid.trim().parse::<u32>() else {
             continue;
         };
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        if comm.trim() == name {
+        // That program, started before its pid file was written (not a reused pid).
+        let written = std::fs::metadata(&pid_file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+        let started_first = match (started_at(pid), written) {
+            (Some(started), Some(written)) => started <= written.as_secs() + 2,
+            _ => false,
+        };
+        if comm.trim() == name && started_first {
             stop(pid, None);
             stopped.push(format!("{name} (pid {pid})"));
         }
     }
     stopped
+}
+
+/// When process `pid` started, in seconds since the epoch (`/proc/<pid>/stat`'s start
+/// time in clock ticks, 100 a second on Linux, after `/proc/stat`'s boot time).
+fn started_at(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command in parentheses: state is field 3, starttime field 22.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(19)?.parse().ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(boot + ticks / 100)
 }
 
 /// Mailpit: SMTP on 127.0.0.1:1025 requiring AUTH as `kratos` with `password` (no TLS),
