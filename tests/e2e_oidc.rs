@@ -596,7 +596,7 @@ fn a_login_brokered_by_real_hydra_through_the_published_routes_then_unlinked() {
         kratos_yaml.contains(&format!("base_url: {INGRESS}/")),
         "{kratos_yaml}"
     );
-    let traefik = TraefikStandIn::start(&netns, &config);
+    let traefik = TraefikStandIn::start(Some(&netns), &config);
     let routed: Vec<(&str, &str)> = traefik
         .routes
         .0

@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod hydra;
+pub mod netns;
 pub mod traefik;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -316,21 +317,11 @@ impl Drop for Postgres {
 pub fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let path = format!("/run/netns/{netns}");
     std::thread::spawn(move || {
-        enter_netns(&path);
+        netns::enter(&path);
         f()
     })
     .join()
     .expect("the thread in the network namespace panicked")
-}
-
-fn enter_netns(path: &str) {
-    let ns = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-    // The namespace is per thread: only this thread moves.
-    rustix::thread::move_into_link_name_space(
-        std::os::fd::AsFd::as_fd(&ns),
-        Some(rustix::thread::LinkNameSpaceType::Network),
-    )
-    .unwrap_or_else(|e| panic!("setns {path}: {e}"));
 }
 
 /// Makes a host TCP service reachable on a pod's loopback, as a Kubernetes service is
@@ -350,7 +341,7 @@ impl Relay {
         let listener = std::thread::spawn({
             let stop = stop.clone();
             move || {
-                enter_netns(&path);
+                netns::enter(&path);
                 let listener = TcpListener::bind(("127.0.0.1", port))
                     .and_then(|l| l.set_nonblocking(true).map(|()| l));
                 let listener = match listener {

@@ -14,8 +14,9 @@
 //!   sent in `X-Replaced-Path`);
 //! - `loadBalancer` services with one server URL. The one substitution: a Kubernetes
 //!   Service name `http://<app>.<model>.svc.cluster.local:<port>` stands for the unit's
-//!   pod, reached at `127.0.0.1:<port>` in the pod's network namespace, where the proxy
-//!   runs (the stand-in for cluster DNS).
+//!   pod, reached at `127.0.0.1:<port>` where the proxy runs: in the pod's network
+//!   namespace (the tests), or on the host (examples/local_deploy.rs, whose Kratos
+//!   listens on the host's loopback) — the stand-in for cluster DNS.
 //!
 //! A request no router matches gets Traefik's `404 page not found`. The proxy forwards
 //! the request with the original `Host`, adds `X-Forwarded-For`/`-Host`/`-Proto`, and
@@ -157,7 +158,7 @@ fn parse_rule(rule: &str) -> Vec<Matcher> {
         .collect()
 }
 
-/// `http://<app>.<model>.svc.cluster.local:<port>` → `127.0.0.1:<port>` in the pod.
+/// `http://<app>.<model>.svc.cluster.local:<port>` → `127.0.0.1:<port>` where the proxy runs.
 fn pod_address(service_url: &str) -> SocketAddr {
     let url = url::Url::parse(service_url).expect("service URL");
     assert_eq!(url.scheme(), "http", "{service_url}");
@@ -171,7 +172,7 @@ fn pod_address(service_url: &str) -> SocketAddr {
     ([127, 0, 0, 1], port).into()
 }
 
-/// The proxy, listening on 127.0.0.1:80 inside a pod's network namespace; stops on drop.
+/// The proxy, listening on 127.0.0.1:80; stops on drop.
 pub struct TraefikStandIn {
     pub routes: Arc<Routes>,
     stop: Arc<AtomicBool>,
@@ -179,15 +180,19 @@ pub struct TraefikStandIn {
 }
 
 impl TraefikStandIn {
-    pub fn start(netns: &str, config_yaml: &str) -> TraefikStandIn {
+    /// Listens on 127.0.0.1:80 inside the network namespace `netns` (a pod's), or on the
+    /// host's loopback with `None`, routing by `config_yaml`; panics when it cannot bind.
+    pub fn start(netns: Option<&str>, config_yaml: &str) -> TraefikStandIn {
         let routes = Arc::new(Routes::parse(config_yaml));
         let stop = Arc::new(AtomicBool::new(false));
         let (bound_tx, bound) = mpsc::channel();
-        let path = format!("/run/netns/{netns}");
+        let path = netns.map(|netns| format!("/run/netns/{netns}"));
         let listener = std::thread::spawn({
             let (stop, routes) = (stop.clone(), routes.clone());
             move || {
-                super::enter_netns(&path);
+                if let Some(path) = &path {
+                    super::netns::enter(path);
+                }
                 let listener = match TcpListener::bind(("127.0.0.1", 80))
                     .and_then(|l| l.set_nonblocking(true).map(|()| l))
                 {
@@ -205,7 +210,7 @@ impl TraefikStandIn {
                         Ok((stream, _)) => {
                             let _ = stream.set_nonblocking(false);
                             let routes = routes.clone();
-                            // Spawned from this thread: in the pod's namespace too.
+                            // Spawned from this thread: in its namespace too.
                             std::thread::spawn(move || serve(stream, &routes));
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -213,10 +218,10 @@ impl TraefikStandIn {
                 }
             }
         });
-        bound
-            .recv()
-            .expect("proxy thread")
-            .unwrap_or_else(|e| panic!("bind 127.0.0.1:80 in {netns}: {e}"));
+        bound.recv().expect("proxy thread").unwrap_or_else(|e| {
+            let place = netns.map_or("on the host".to_string(), |n| format!("in {n}"));
+            panic!("bind 127.0.0.1:80 {place}: {e}")
+        });
         TraefikStandIn {
             routes,
             stop,
