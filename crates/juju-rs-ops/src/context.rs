@@ -7,6 +7,7 @@ use std::rc::Rc;
 use crate::event::Event;
 use crate::model::Model;
 use crate::pebble::{Client, Pebble};
+use crate::runtime::SharedRuntime;
 use crate::tools::{ProcessRunner, ToolRunner};
 
 /// Connects to a workload container's Pebble.
@@ -21,6 +22,8 @@ pub trait PebbleConnector {
 pub struct SocketConnector {
     /// The directory holding one `<container>/pebble.socket` per container.
     pub containers_dir: PathBuf,
+    /// The runtime the clients block on.
+    pub runtime: SharedRuntime,
 }
 
 impl SocketConnector {
@@ -31,15 +34,17 @@ impl SocketConnector {
             .unwrap_or_else(|| PathBuf::from("/charm/containers"));
         SocketConnector {
             containers_dir: dir,
+            runtime: SharedRuntime::new(),
         }
     }
 }
 
 impl PebbleConnector for SocketConnector {
     fn connect(&self, container: &str) -> Box<dyn Pebble> {
-        Box::new(Client::new(
-            self.containers_dir.join(container).join("pebble.socket"),
-        ))
+        Box::new(
+            Client::new(self.containers_dir.join(container).join("pebble.socket"))
+                .with_runtime(self.runtime.clone()),
+        )
     }
 }
 
@@ -50,6 +55,7 @@ pub struct Context {
     /// The model, read and written through cached hook tools.
     pub model: Model,
     connector: Box<dyn PebbleConnector>,
+    runtime: SharedRuntime,
 }
 
 impl Context {
@@ -66,17 +72,33 @@ impl Context {
             event,
             model,
             connector,
+            runtime: SharedRuntime::new(),
         }
+    }
+
+    /// The same context, blocking on `runtime` (the one its Pebble clients use).
+    pub fn with_runtime(mut self, runtime: SharedRuntime) -> Context {
+        self.runtime = runtime;
+        self
+    }
+
+    /// The dispatch's async runtime, for clients the charm adds (one per dispatch,
+    /// shared with the Pebble clients of [`Context::from_env`]).
+    pub fn runtime(&self) -> &SharedRuntime {
+        &self.runtime
     }
 
     /// The production context: the event from the environment, hook tools from `PATH`,
     /// Pebble sockets where Juju mounts them.
     pub fn from_env() -> Context {
+        let connector = SocketConnector::from_env();
+        let runtime = connector.runtime.clone();
         Context::new(
             Event::from_env(),
             Rc::new(ProcessRunner::default()),
-            Box::new(SocketConnector::from_env()),
+            Box::new(connector),
         )
+        .with_runtime(runtime)
     }
 
     /// A Pebble client for the named container.

@@ -25,6 +25,7 @@ pub mod model;
 pub mod pebble;
 pub mod recording;
 mod run;
+pub mod runtime;
 pub mod status;
 pub mod tools;
 
@@ -33,4 +34,5 @@ pub use event::{Event, EventKind};
 pub use logging::JujuLog;
 pub use model::{Bag, Databag, Model, ModelError, Port, Relation};
 pub use run::{dispatch, run};
+pub use runtime::SharedRuntime;
 pub use status::{Status, StatusCollector, StatusKind};

@@ -747,8 +747,10 @@ fn the_charms_socket_connector_finds_fixtures_sharing_a_containers_dir() {
         shared.path().join("kratos").join("pebble.socket")
     );
 
+    let runtime = juju_rs_ops::SharedRuntime::new();
     let connector = SocketConnector {
         containers_dir: shared.path().to_owned(),
+        runtime: runtime.clone(),
     };
     let dirs = PushOptions {
         make_dirs: true,
@@ -762,6 +764,8 @@ fn the_charms_socket_connector_finds_fixtures_sharing_a_containers_dir() {
     assert_eq!(kratos.client().pull(&file).unwrap(), b"k");
     let in_sidecar = connector.connect("sidecar").pull(&file).unwrap_err();
     assert!(in_sidecar.is_not_found(), "{in_sidecar:?}");
+    // Both containers' clients blocked on the connector's one runtime.
+    assert!(runtime.is_built());
     let error = connector.connect("missing").system_info().unwrap_err();
     assert!(
         matches!(error, PebbleError::CannotConnect { .. }),

@@ -1,7 +1,7 @@
 //! Pebble's HTTP API over its unix socket.
 //!
-//! The charm is synchronous code, so the public API is too: the client owns a small
-//! current-thread tokio runtime (built on first use) and blocks on each request. Every
+//! The charm is synchronous code, so the public API is too: the client blocks on a
+//! [`SharedRuntime`] (the dispatch's one runtime, or its own) for each request. Every
 //! request opens its own connection, like Pebble's own clients do; a hook makes only a
 //! handful of calls and a unix-socket connect costs microseconds.
 //!
@@ -15,7 +15,6 @@ use std::fmt::Display;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,7 +25,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::UnixStream;
-use tokio::runtime::Runtime;
+use crate::runtime::SharedRuntime;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -51,13 +50,13 @@ const EXEC_WAIT_GRACE: Duration = Duration::from_secs(5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// Calls must not be made from inside another tokio runtime (the client blocks on its
-/// own).
+/// Calls must not be made from inside another tokio runtime (the client blocks on the
+/// shared one).
 pub struct Client {
     socket: PathBuf,
     request_timeout: Duration,
     change_timeout: Duration,
-    runtime: OnceLock<Runtime>,
+    runtime: SharedRuntime,
 }
 
 impl Client {
@@ -74,8 +73,14 @@ impl Client {
             socket: socket.into(),
             request_timeout: Client::DEFAULT_REQUEST_TIMEOUT,
             change_timeout: Client::DEFAULT_CHANGE_TIMEOUT,
-            runtime: OnceLock::new(),
+            runtime: SharedRuntime::new(),
         }
+    }
+
+    /// Blocks on `runtime` (the dispatch's shared one) instead of a runtime of its own.
+    pub fn with_runtime(mut self, runtime: SharedRuntime) -> Client {
+        self.runtime = runtime;
+        self
     }
 
     /// Sets the limit for one HTTP request.
@@ -105,20 +110,9 @@ impl Client {
         &self,
         future: impl Future<Output = Result<T, PebbleError>>,
     ) -> Result<T, PebbleError> {
-        let runtime = match self.runtime.get() {
-            Some(runtime) => runtime,
-            None => {
-                let built = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| {
-                        io_context(e.kind(), "cannot start the Pebble client's runtime", e)
-                    })?;
-                // Another thread may have won the race; either runtime is as good.
-                self.runtime.get_or_init(|| built)
-            }
-        };
-        runtime.block_on(future)
+        self.runtime
+            .block_on(future)
+            .map_err(|e| io_context(e.kind(), "cannot start the Pebble client's runtime", e))?
     }
 
     /// Sends one request and reads the whole reply, within `timeout`.
@@ -494,13 +488,13 @@ impl Client {
 }
 
 impl Clone for Client {
-    /// A client for the same socket with the same timeouts (and its own runtime).
+    /// A client for the same socket with the same timeouts and runtime.
     fn clone(&self) -> Client {
         Client {
             socket: self.socket.clone(),
             request_timeout: self.request_timeout,
             change_timeout: self.change_timeout,
-            runtime: OnceLock::new(),
+            runtime: self.runtime.clone(),
         }
     }
 }
