@@ -19,6 +19,7 @@ use crate::inputs::Inputs;
 use crate::integrations::database::Database;
 use crate::integrations::{Integration, Reading};
 use crate::kratos_api::AdminClient;
+use crate::kubernetes::KubeApi;
 use crate::migration::MigrationTarget;
 use crate::secrets;
 use crate::sensitive::Sensitive;
@@ -26,8 +27,9 @@ use crate::workload;
 
 type Outcome = Result<ActionOutput, ActionFailure>;
 
-/// Runs the action named by the event and reports its outcome to Juju.
-pub fn run(ctx: &mut Context) -> Result<(), CharmError> {
+/// Runs the action named by the event and reports its outcome to Juju (`kube`: the
+/// Kubernetes API, for the actions that converge the unit).
+pub fn run(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<(), CharmError> {
     let name = ctx
         .event
         .action
@@ -62,7 +64,7 @@ pub fn run(ctx: &mut Context) -> Result<(), CharmError> {
                 })),
             })
         }
-        "run-migration" => run_migration(ctx),
+        "run-migration" => run_migration(ctx, kube),
         other => Ok(Err(ActionFailure::new(format!(
             "The charm has no action named '{other}'"
         )))),
@@ -147,7 +149,7 @@ const DEFAULT_MIGRATION_TIMEOUT_SECS: f64 = 120.0;
 /// `run-migration`: the leader migrates the database for the running workload version,
 /// records it for the other units, and converges (so Kratos starts if it was waiting
 /// for the migration).
-fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
+fn run_migration(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Outcome, CharmError> {
     let params = match params::<RunMigrationParams>(ctx)? {
         Ok(params) => params,
         Err(failure) => return Ok(Err(failure)),
@@ -162,7 +164,7 @@ fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
         }
     };
     // The same inputs the hooks gather (and publish: the database request included).
-    let inputs = Inputs::gather(ctx)?;
+    let inputs = Inputs::gather(ctx, kube)?;
     if !inputs.leader {
         return Ok(Err(ActionFailure::new(
             "Only the leader unit can run the database migration: run it on the leader \
@@ -174,7 +176,7 @@ fn run_migration(ctx: &Context) -> Result<Outcome, CharmError> {
         Ok(version) => version,
         Err(failure) => return Ok(Err(failure)),
     };
-    let status: Status = charm::reconcile(ctx)?;
+    let status: Status = charm::reconcile(ctx, kube)?;
     ctx.model.set_status(&status)?;
     let results = std::collections::BTreeMap::from([(
         "version".to_string(),

@@ -1,28 +1,39 @@
 //! Holistic reconciliation: every event converges the unit on the state implied by
 //! config, relations, secrets, leadership and the workload. It reads like the operator's
-//! checklist: gather the inputs, publish, find the container, migrate, converge the
-//! workload, report the status. Anything missing or invalid stops the list with a status
-//! saying so, and the last good workload keeps running.
+//! checklist: gather the inputs, publish, bring Kubernetes in line (ConfigMaps, resources),
+//! find the container, migrate, converge the workload, report the status. Anything missing
+//! or invalid stops the list with a status saying so, and the last good workload keeps
+//! running; notices (no trust, a rollout, IdPs without a public URL) are reported without
+//! stopping it.
 
 use juju_rs_ops::model::Port;
 use juju_rs_ops::pebble::Pebble;
 use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
 
+use crate::cluster;
 use crate::container;
 use crate::converge;
 use crate::error::CharmError;
 use crate::inputs::Inputs;
 use crate::kratos_api::AdminClient;
+use crate::kubernetes::KubeApi;
 use crate::migration::{self, MigrationTarget};
 use crate::workload;
 
-/// Converges the unit and returns its status.
-pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
-    let inputs = Inputs::gather(ctx)?;
+/// Converges the unit and returns its status; `kube` is the Kubernetes API, if any.
+pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, CharmError> {
+    let inputs = Inputs::gather(ctx, kube)?;
     inputs.publish(ctx)?;
+    let blocking = inputs.statuses();
+    let halted = blocking.iter().any(|s| s.kind > StatusKind::Active);
     let mut statuses = StatusCollector::default();
-    for status in inputs.statuses() {
+    for status in blocking {
         statuses.add(status);
+    }
+    if let Some(kube) = kube {
+        for notice in cluster::converge(kube, ctx.model.app_name(), &inputs) {
+            statuses.add(notice);
+        }
     }
 
     let pebble = ctx.pebble(workload::CONTAINER);
@@ -42,7 +53,7 @@ pub fn reconcile(ctx: &Context) -> Result<Status, CharmError> {
     }
     // Inputs that are missing or invalid stop here: the last good workload keeps running.
     let ready = Ready::of(&inputs);
-    let Some(ready) = ready.filter(|_| statuses.winner().kind <= StatusKind::Active) else {
+    let Some(ready) = ready.filter(|_| !halted) else {
         return Ok(statuses.winner());
     };
     let Some(version) = container.version.as_deref() else {

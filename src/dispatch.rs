@@ -1,18 +1,47 @@
-//! The charm's entry point: an action runs its action, any other event converges the
-//! unit and sets its status.
+//! The charm's entry point: an action runs its action, `remove` cleans up, any other event
+//! converges the unit and sets its status.
 
-use juju_rs_ops::Context;
+use juju_rs_ops::{Context, EventKind, Status};
 
 use crate::actions;
 use crate::charm;
+use crate::cluster;
 use crate::error::CharmError;
+use crate::kubernetes::client::KubeClient;
+use crate::kubernetes::KubeApi;
 
-/// Runs the charm for one event.
+/// Runs the charm for one event, with the in-cluster Kubernetes API (none outside
+/// Kubernetes).
 pub fn dispatch(ctx: &mut Context) -> Result<(), CharmError> {
-    if ctx.event.is_action() {
-        return actions::run(ctx);
+    match KubeClient::in_cluster(ctx.runtime()) {
+        Ok(kube) => dispatch_with(ctx, kube.as_ref().map(|k| k as &dyn KubeApi)),
+        Err(unusable) => {
+            // A mounted but unusable service account: everything else still converges.
+            dispatch_with(ctx, None)?;
+            ctx.model
+                .set_status(&Status::blocked(unusable.to_string()))?;
+            Ok(())
+        }
     }
-    let status = charm::reconcile(ctx)?;
+}
+
+/// Runs the charm for one event against `kube` (the tests' in-memory API).
+pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<(), CharmError> {
+    if ctx.event.is_action() {
+        return actions::run(ctx, kube);
+    }
+    if ctx.event.kind == EventKind::Remove {
+        if let Some(kube) = kube {
+            let leader = ctx.model.is_leader()?;
+            let planned = ctx.model.planned_units()?;
+            // Best effort: the owner reference removes them anyway.
+            if let Err(e) = cluster::remove(kube, leader, planned) {
+                tracing::warn!("could not remove the ConfigMaps: {e}");
+            }
+        }
+        return Ok(());
+    }
+    let status = charm::reconcile(ctx, kube)?;
     ctx.model.set_status(&status)?;
     Ok(())
 }

@@ -4,11 +4,13 @@
 use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
+use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
     ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp, webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
+use crate::kubernetes::KubeApi;
 use crate::plan::{self, Plan};
 use crate::secrets;
 use crate::sensitive::Sensitive;
@@ -86,13 +88,17 @@ pub struct Inputs {
     pub cookie: Reading<Sensitive>,
     /// Every integration.
     pub integrations: Integrations,
+    /// What Kubernetes holds: the ConfigMaps and the StatefulSet (absent outside
+    /// Kubernetes).
+    pub cluster: Reading<Cluster>,
     /// The workload all of the above call for (absent until config and cookie are ready).
     pub plan: Reading<Plan>,
 }
 
 impl Inputs {
-    /// Reads everything (creating the cookie secret on the leader when it is missing).
-    pub fn gather(ctx: &Context) -> Result<Inputs, CharmError> {
+    /// Reads everything (creating the cookie secret on the leader when it is missing);
+    /// `kube` is the Kubernetes API, if the unit has one.
+    pub fn gather(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Inputs, CharmError> {
         let leader = ctx.model.is_leader()?;
         let config = read_config(ctx);
         let cookie = match secrets::cookie_secret(&ctx.model, leader)? {
@@ -100,12 +106,25 @@ impl Inputs {
             None => Reading::Waiting("Waiting for secret creation".into()),
         };
         let integrations = Integrations::read(ctx)?;
-        let plan = plan::plan(ctx, config.ready(), cookie.ready(), &integrations);
+        let cluster = match kube {
+            Some(kube) => cluster::read(kube, ctx.model.app_name()),
+            None => Reading::Absent,
+        };
+        let plan = plan::plan(
+            ctx,
+            &plan::Sources {
+                config: config.ready(),
+                cookie: cookie.ready(),
+                integrations: &integrations,
+                cluster: cluster.ready(),
+            },
+        );
         Ok(Inputs {
             leader,
             config,
             cookie,
             integrations,
+            cluster,
             plan,
         })
     }
@@ -117,6 +136,7 @@ impl Inputs {
             .flatten()
             .collect();
         statuses.extend(self.integrations.statuses());
+        statuses.extend(self.cluster.status(None));
         statuses.extend(self.plan.status(None));
         statuses
     }

@@ -8,6 +8,7 @@
 use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::ValidConfig;
+use crate::cluster::Cluster;
 use crate::identity_schemas;
 use crate::inputs::Integrations;
 use crate::integrations::{external_idp, Reading};
@@ -29,22 +30,34 @@ pub struct Plan {
     pub notices: Vec<Status>,
 }
 
+/// What the plan is made of (the parts of the inputs read before it).
+pub struct Sources<'a> {
+    /// The config, if valid.
+    pub config: Option<&'a ValidConfig>,
+    /// The cookie secret, if there.
+    pub cookie: Option<&'a Sensitive>,
+    /// Every integration.
+    pub integrations: &'a Integrations,
+    /// Kubernetes's ConfigMaps, if read.
+    pub cluster: Option<&'a Cluster>,
+}
+
 /// The plan for the inputs: `Absent` until the config and the cookie secret are ready
 /// (their own statuses say why), `Blocked` when the parts cannot be combined.
-pub fn plan(
-    ctx: &Context,
-    config: Option<&ValidConfig>,
-    cookie: Option<&Sensitive>,
-    integrations: &Integrations,
-) -> Reading<Plan> {
-    let (Some(config), Some(cookie)) = (config, cookie) else {
+pub fn plan(ctx: &Context, sources: &Sources<'_>) -> Reading<Plan> {
+    let (Some(config), Some(cookie)) = (sources.config, sources.cookie) else {
         return Reading::Absent;
     };
-    let selection =
-        match identity_schemas::select_identity_schemas(config.identity_schemas.as_ref(), None) {
-            Ok(selection) => selection,
-            Err(problem) => return Reading::Blocked(problem.to_string()),
-        };
+    let (integrations, cluster) = (sources.integrations, sources.cluster);
+    // The charm config's schemas, then the ConfigMap's, then the shipped ones.
+    let configured = config
+        .identity_schemas
+        .as_ref()
+        .or(cluster.and_then(|c| c.identity_schemas.as_ref()));
+    let selection = match identity_schemas::select_identity_schemas(configured, None) {
+        Ok(selection) => selection,
+        Err(problem) => return Reading::Blocked(problem.to_string()),
+    };
     let verification_template = if config.enable_verification {
         verification_template(ctx)
     } else {
@@ -56,6 +69,12 @@ pub fn plan(
         serde_json::json!([cookie.expose()]).to_string(),
     );
     integrations.contribute(&mut spec);
+    // The ConfigMap's providers come after the relations' (as the reference orders them).
+    if let Some(cluster) = cluster {
+        spec.render
+            .oidc_providers
+            .extend(cluster.providers.iter().cloned());
+    }
     let notices = external_idp::hold_without_public_url(&mut spec, integrations);
     match render(&spec) {
         Ok((config, yaml)) => Reading::Ready(Plan {

@@ -137,24 +137,21 @@ pub fn hold_without_public_url(
     spec: &mut WorkloadSpec,
     integrations: &Integrations,
 ) -> Vec<Status> {
-    let offered = integrations
-        .external_idp
-        .ready()
-        .is_some_and(ExternalProviders::any);
-    if !offered || spec.render.public_url.is_some() {
+    // Relation and ConfigMap providers alike.
+    if spec.render.oidc_providers.is_empty() || spec.render.public_url.is_some() {
         return Vec::new();
     }
     spec.render.oidc_providers.clear();
     let status = if integrations.public_route.is_absent() {
         Status::blocked(format!(
-            "{ENDPOINT} needs Kratos's public URL for the providers' redirect URIs: integrate \
+            "The OIDC providers need Kratos's public URL for their redirect URIs: integrate \
              {} with traefik (juju integrate kratos:{} <traefik>)",
             route::PUBLIC_ENDPOINT,
             route::PUBLIC_ENDPOINT
         ))
     } else {
         Status::waiting(format!(
-            "Waiting for the public URL from {} (needed by {ENDPOINT})",
+            "Waiting for the public URL from {} (the OIDC providers need it)",
             route::PUBLIC_ENDPOINT
         ))
     };
@@ -186,8 +183,9 @@ pub fn parse(relation: &Relation, bag: &Databag) -> Result<Vec<OidcProvider>, Ba
         .collect()
 }
 
-/// One provider's fields; the error names the key.
-fn provider(fields: &Map<String, Value>) -> Result<OidcProvider, String> {
+/// One provider's fields (the library's v1 shape, v0 keys understood); the error names
+/// the key.
+pub fn provider(fields: &Map<String, Value>) -> Result<OidcProvider, String> {
     let fields = Fields(fields);
     let name = fields.required("provider")?;
     let client_id = fields.required("client_id")?;

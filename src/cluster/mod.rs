@@ -1,0 +1,123 @@
+//! What the charm reads from and does in Kubernetes, through [`KubeApi`]: the
+//! `identity-schemas` and `oidc-providers` ConfigMaps (read every hook, created by the
+//! leader when missing, removed with the application) and the kratos container's
+//! resources in the application's StatefulSet.
+//!
+//! Without the API (not on Kubernetes) all of this is off. Without trust (403) the unit
+//! says how to grant it and everything that does not need the API keeps working. An API
+//! that is down stops the checklist (the last good workload keeps running): dropping the
+//! ConfigMaps' schemas and providers because they could not be read would break logins.
+
+pub mod configmaps;
+pub mod resources;
+
+use juju_rs_ops::Status;
+use k8s_openapi::api::apps::v1::StatefulSet;
+
+use crate::identity_schemas::IdentitySchemaSet;
+use crate::inputs::Inputs;
+use crate::integrations::Reading;
+use crate::kratos_config::OidcProvider;
+use crate::kubernetes::{KubeApi, KubeError};
+
+/// What Kubernetes holds for this unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// The application's StatefulSet (`None` when it cannot be read).
+    pub stateful_set: Option<StatefulSet>,
+    /// Identity schemas from the `identity-schemas` ConfigMap, when it has any.
+    pub identity_schemas: Option<IdentitySchemaSet>,
+    /// OIDC providers from the `oidc-providers` ConfigMap.
+    pub providers: Vec<OidcProvider>,
+    /// Which ConfigMaps exist (the leader creates the others).
+    pub missing_config_maps: Vec<&'static str>,
+    /// What does not stop the rest (no trust).
+    pub notices: Vec<Status>,
+}
+
+/// The status without trust.
+pub fn untrusted(app: &str, detail: &str) -> Status {
+    Status::blocked(format!(
+        "The Kubernetes API refused access ({detail}): run juju trust {app} --scope=cluster"
+    ))
+}
+
+/// Reads the StatefulSet and the ConfigMaps.
+pub fn read(kube: &dyn KubeApi, app: &str) -> Reading<Cluster> {
+    match try_read(kube, app) {
+        Ok(Ok(cluster)) => Reading::Ready(cluster),
+        Ok(Err(bad)) => Reading::Blocked(bad),
+        Err(KubeError::Forbidden(detail)) => Reading::Ready(Cluster {
+            stateful_set: None,
+            identity_schemas: None,
+            providers: Vec::new(),
+            missing_config_maps: Vec::new(),
+            notices: vec![untrusted(app, &detail)],
+        }),
+        Err(e) => Reading::Waiting(format!("Waiting for the Kubernetes API: {e}")),
+    }
+}
+
+fn try_read(kube: &dyn KubeApi, app: &str) -> Result<Result<Cluster, String>, KubeError> {
+    let stateful_set = kube.stateful_set(app)?;
+    let schemas = kube.config_map(configmaps::IDENTITY_SCHEMAS)?;
+    let providers = kube.config_map(configmaps::OIDC_PROVIDERS)?;
+    let missing_config_maps = [
+        (configmaps::IDENTITY_SCHEMAS, schemas.is_none()),
+        (configmaps::OIDC_PROVIDERS, providers.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, missing)| missing.then_some(name))
+    .collect();
+    let identity_schemas = match configmaps::identity_schemas(schemas.as_ref()) {
+        Ok(set) => set,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    let providers = match configmaps::providers(providers.as_ref()) {
+        Ok(providers) => providers,
+        Err(bad) => return Ok(Err(bad)),
+    };
+    Ok(Ok(Cluster {
+        stateful_set,
+        identity_schemas,
+        providers,
+        missing_config_maps,
+        notices: Vec::new(),
+    }))
+}
+
+/// Brings Kubernetes in line with the inputs: the leader creates missing ConfigMaps and
+/// applies the resources; every unit reports the rollout. Returns the notices (including
+/// the reading's), none of which stops the checklist.
+pub fn converge(kube: &dyn KubeApi, app: &str, inputs: &Inputs) -> Vec<Status> {
+    let Some(cluster) = inputs.cluster.ready() else {
+        return Vec::new();
+    };
+    let mut notices = cluster.notices.clone();
+    if inputs.leader && !cluster.missing_config_maps.is_empty() {
+        notices.extend(configmaps::create_missing(
+            kube,
+            app,
+            &cluster.missing_config_maps,
+            cluster.stateful_set.as_ref(),
+        ));
+    }
+    if let (Some(live), Some(config)) = (&cluster.stateful_set, inputs.config.ready()) {
+        notices.extend(resources::converge(
+            kube,
+            live,
+            &config.resource_limits,
+            inputs.leader,
+        ));
+    }
+    notices
+}
+
+/// The `remove` hook of the application's last unit: the leader deletes the ConfigMaps
+/// (their owner reference would also have Kubernetes delete them with the StatefulSet).
+pub fn remove(kube: &dyn KubeApi, leader: bool, planned_units: usize) -> Result<(), KubeError> {
+    if leader && planned_units == 0 {
+        configmaps::remove(kube)?;
+    }
+    Ok(())
+}
