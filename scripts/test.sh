@@ -19,6 +19,9 @@ scripts/install-hydra.sh
 scripts/install-mailpit.sh
 scripts/install-python-ops.sh
 scripts/install-jsonnet.sh
+# A real Kubernetes API server and its etcd, for the charm's Kubernetes tests.
+scripts/install-etcd.sh
+scripts/install-kube-apiserver.sh
 
 step "Formatting and lints"
 cargo fmt --all -- --check
@@ -32,6 +35,9 @@ export KRATOS_BIN="$CHARM_KRATOS_BIN/kratos"
 # Peers of the end-to-end tests: an OIDC provider and an SMTP server with an HTTP API.
 export HYDRA_BIN="$CHARM_KRATOS_BIN/hydra"
 export MAILPIT_BIN="$CHARM_KRATOS_BIN/mailpit"
+# The Kubernetes API server (and its store) the Kubernetes tests run (tests/common/kube.rs).
+export KUBE_APISERVER_BIN="$CHARM_KRATOS_BIN/kube-apiserver"
+export ETCD_BIN="$CHARM_KRATOS_BIN/etcd"
 
 step "Tests"
 cargo test --workspace --all-features

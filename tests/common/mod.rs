@@ -16,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod hydra;
+pub mod kube;
 pub mod netns;
 pub mod traefik;
 
