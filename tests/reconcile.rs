@@ -1657,3 +1657,331 @@ fn idp_values_reach_kratos_verbatim_and_a_shared_provider_id_blocks() {
     );
     world.assert_workload_untouched(LEADER);
 }
+
+// ---- Kubernetes: the ConfigMaps, the resources, trust (the in-memory API) ----
+
+use charm_kratos::kubernetes::memory::InMemoryKube;
+use charm_kratos::kubernetes::KubeError;
+use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetStatus};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, PodTemplateSpec};
+
+impl World {
+    fn run_kube(&mut self, unit: &str, name: &str, kube: &InMemoryKube) {
+        let connector = Box::new(self.containers[unit].clone());
+        self.harness.set_unit(unit);
+        self.harness
+            .run(&EventSpec::hook(name), connector, |ctx| {
+                charm_kratos::dispatch::dispatch_with(ctx, Some(kube))
+            })
+            .expect("the hook succeeds");
+    }
+}
+
+/// The namespace with the application's StatefulSet as Juju creates it (rolled out).
+fn cluster() -> InMemoryKube {
+    let kube = InMemoryKube::new("test-model");
+    let mut sts = StatefulSet::default();
+    sts.metadata.name = Some("kratos".into());
+    sts.metadata.uid = Some("sts-uid-1".into());
+    sts.metadata.generation = Some(1);
+    let container = |name: &str| Container {
+        name: name.into(),
+        ..Container::default()
+    };
+    sts.spec = Some(StatefulSetSpec {
+        replicas: Some(2),
+        service_name: Some("kratos-endpoints".into()),
+        template: PodTemplateSpec {
+            metadata: None,
+            spec: Some(PodSpec {
+                containers: vec![container("charm"), container("kratos")],
+                ..PodSpec::default()
+            }),
+        },
+        ..StatefulSetSpec::default()
+    });
+    kube.stateful_sets.borrow_mut().insert("kratos".into(), sts);
+    rolled_out(&kube);
+    kube
+}
+
+/// Plays the StatefulSet controller: every pod runs the current generation.
+fn rolled_out(kube: &InMemoryKube) {
+    let mut sets = kube.stateful_sets.borrow_mut();
+    let sts = sets.get_mut("kratos").unwrap();
+    sts.status = Some(StatefulSetStatus {
+        observed_generation: sts.metadata.generation,
+        replicas: 2,
+        ready_replicas: Some(2),
+        updated_replicas: Some(2),
+        current_revision: Some("r".into()),
+        update_revision: Some("r".into()),
+        ..StatefulSetStatus::default()
+    });
+}
+
+fn config_map_data(kube: &InMemoryKube, name: &str, pairs: &[(&str, &str)]) {
+    let mut maps = kube.config_maps.borrow_mut();
+    let map = maps.entry(name.into()).or_insert_with(|| {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some(name.into());
+        cm
+    });
+    map.data = Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    );
+}
+
+fn calls(kube: &InMemoryKube, verb: &str) -> usize {
+    kube.calls
+        .borrow()
+        .iter()
+        .filter(|c| c.split(' ').next() == Some(verb))
+        .count()
+}
+
+#[test]
+fn the_leader_creates_the_configmaps_owned_by_the_statefulset_and_never_overwrites_them() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.run_kube(FOLLOWER, "config-changed", &kube);
+    assert_eq!(
+        calls(&kube, "create-configmap"),
+        0,
+        "followers do not create"
+    );
+    world.run_kube(LEADER, "config-changed", &kube);
+    for name in ["identity-schemas", "oidc-providers"] {
+        let cm = kube.config_maps.borrow()[name].clone();
+        let labels = cm.metadata.labels.unwrap();
+        assert_eq!(labels["juju-app-name"], "kratos");
+        assert_eq!(labels["app.kubernetes.io/managed-by"], "juju");
+        let owner = &cm.metadata.owner_references.unwrap()[0];
+        assert_eq!(
+            (owner.uid.as_str(), owner.controller),
+            ("sts-uid-1", Some(true))
+        );
+        assert!(cm.data.is_none());
+    }
+    // An administrator's edits stay; a deleted ConfigMap comes back, empty.
+    config_map_data(&kube, "oidc-providers", &[("idps.json", "[]")]);
+    kube.config_maps.borrow_mut().remove("identity-schemas");
+    world.run_kube(LEADER, "upgrade-charm", &kube);
+    assert_eq!(
+        kube.config_maps.borrow()["oidc-providers"]
+            .data
+            .as_ref()
+            .unwrap()["idps.json"],
+        "[]"
+    );
+    assert!(kube.config_maps.borrow()["identity-schemas"].data.is_none());
+    assert_eq!(calls(&kube, "create-configmap"), 3);
+}
+
+const STAFF_SCHEMA: &str = r#"{"$id":"https://schemas.example.com/staff","type":"object","properties":{"traits":{"type":"object","properties":{"email":{"type":"string","format":"email","ory.sh/kratos":{"credentials":{"password":{"identifier":true}}}}}}}}"#;
+
+#[test]
+fn configmap_schemas_and_providers_reach_kratos_and_bad_content_blocks_keeping_the_workload() {
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    let kube = cluster();
+    world.run_kube(LEADER, "config-changed", &kube);
+    // The first hook applied the library's requests: their pods roll out.
+    rolled_out(&kube);
+    config_map_data(
+        &kube,
+        "identity-schemas",
+        &[("default.schema", "staff"), ("staff", STAFF_SCHEMA)],
+    );
+    let idps = serde_json::json!([{"provider": "github", "client_id": "gh-client", "client_secret": IDP_SECRET, "id": "github"}]);
+    config_map_data(&kube, "oidc-providers", &[("idps.json", &idps.to_string())]);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    assert_eq!(rendered["identity"]["default_schema_id"], "staff");
+    assert_eq!(
+        rendered["selfservice"]["methods"]["oidc"]["config"]["providers"][0]["id"],
+        "github"
+    );
+
+    world.fake(LEADER).clear_calls();
+    config_map_data(
+        &kube,
+        "oidc-providers",
+        &[("idps.json", r#"[{"provider":"generic"}]"#)],
+    );
+    world.run_kube(LEADER, "update-status", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("oidc-providers")
+            && message.contains("idps.json")
+            && message.contains("client_id"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    config_map_data(
+        &kube,
+        "identity-schemas",
+        &[("default.schema", "staff"), ("staff", "{")],
+    );
+    config_map_data(&kube, "oidc-providers", &[("idps.json", &idps.to_string())]);
+    world.run_kube(LEADER, "update-status", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("identity-schemas") && message.contains("'staff'"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+    config_map_data(&kube, "identity-schemas", &[]);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+    let rendered: serde_json::Value = serde_yaml_ng::from_str(&world.config(LEADER)).unwrap();
+    assert_ne!(
+        rendered["identity"]["default_schema_id"], "staff",
+        "the shipped schemas again"
+    );
+}
+
+#[test]
+fn without_trust_the_unit_says_how_and_everything_else_converges() {
+    let mut world = World::active();
+    let kube = cluster();
+    *kube.failure.borrow_mut() = Some(KubeError::Forbidden("configmaps is forbidden".into()));
+    world.set_config("log_level", "debug");
+    world.run_kube(LEADER, "config-changed", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("juju trust kratos --scope=cluster"),
+        "{message}"
+    );
+    assert!(
+        world.config(LEADER).contains("level: debug"),
+        "the config change converged"
+    );
+    *kube.failure.borrow_mut() = None;
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(
+        world.status(LEADER).0,
+        "maintenance",
+        "now it applies the resources"
+    );
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+}
+
+#[test]
+fn an_unavailable_api_waits_and_keeps_the_workload() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.run_kube(LEADER, "update-status", &kube);
+    world.fake(LEADER).clear_calls();
+    *kube.failure.borrow_mut() = Some(KubeError::Unavailable("connection refused".into()));
+    world.set_config("log_level", "debug");
+    world.run_kube(LEADER, "config-changed", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("Kubernetes API") && message.contains("connection refused"),
+        "{message}"
+    );
+    world.assert_workload_untouched(LEADER);
+}
+
+#[test]
+fn resources_are_applied_once_by_the_leader_and_the_rollout_is_waited_for() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.set_config("cpu", "500m");
+    world.set_config("memory", "1Gi");
+    world.run_kube(FOLLOWER, "config-changed", &kube);
+    assert_eq!(calls(&kube, "apply"), 0, "only the leader applies");
+    world.run_kube(LEADER, "config-changed", &kube);
+    assert_eq!(calls(&kube, "apply"), 1);
+    assert_eq!(world.status(LEADER).0, "maintenance");
+    let sts = kube.stateful_sets.borrow()["kratos"].clone();
+    let resources = sts.spec.unwrap().template.spec.unwrap().containers[1]
+        .resources
+        .clone()
+        .unwrap();
+    assert_eq!(resources.limits.unwrap()["cpu"].0, "0.5");
+    assert_eq!(resources.requests.unwrap()["memory"].0, "200Mi");
+
+    // The new pods are not rolled out yet: every unit waits; nothing is applied again.
+    world.run_kube(LEADER, "update-status", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(message.contains("roll out"), "{message}");
+    world.run_kube(FOLLOWER, "update-status", &kube);
+    assert_eq!(world.status(FOLLOWER).0, "waiting");
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(
+        calls(&kube, "apply"),
+        1,
+        "the same resources are not applied twice"
+    );
+}
+
+#[test]
+fn refused_resources_block_with_the_apis_reason_and_kratos_keeps_running() {
+    let mut world = World::active();
+    let kube = cluster();
+    *kube.refuse_apply.borrow_mut() = Some(KubeError::Invalid(
+        "spec.template.spec.containers[1].resources.limits[cpu]: Invalid value".into(),
+    ));
+    world.set_config("cpu", "64");
+    world.set_config("log_level", "debug");
+    world.run_kube(LEADER, "config-changed", &kube);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("limits[cpu]") && message.contains("juju config"),
+        "{message}"
+    );
+    assert!(world.config(LEADER).contains("level: debug"));
+}
+
+#[test]
+fn the_last_unit_removes_the_configmaps() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.run_kube(LEADER, "config-changed", &kube);
+    assert_eq!(kube.config_maps.borrow().len(), 2);
+    world.harness.state_mut().units.remove(FOLLOWER);
+    world.run_kube(LEADER, "remove", &kube);
+    assert_eq!(
+        kube.config_maps.borrow().len(),
+        2,
+        "a unit removed alone keeps them"
+    );
+    world
+        .harness
+        .state_mut()
+        .units
+        .get_mut(LEADER)
+        .unwrap()
+        .dying = true;
+    world.run_kube(LEADER, "remove", &kube);
+    assert!(kube.config_maps.borrow().is_empty());
+}

@@ -21,6 +21,8 @@ pub struct InMemoryKube {
     pub config_maps: RefCell<BTreeMap<String, ConfigMap>>,
     /// When set, every call fails with it.
     pub failure: RefCell<Option<KubeError>>,
+    /// When set, applies fail with it (as the API refuses an invalid object).
+    pub refuse_apply: RefCell<Option<KubeError>>,
     /// Every call, as `verb name` (`apply-dry-run` for dry runs).
     pub calls: RefCell<Vec<String>>,
 }
@@ -88,6 +90,9 @@ impl KubeApi for InMemoryKube {
         let name = patch.metadata.name.clone().unwrap_or_default();
         let verb = if dry_run { "apply-dry-run" } else { "apply" };
         self.call(verb, &name)?;
+        if let Some(refusal) = self.refuse_apply.borrow().clone() {
+            return Err(refusal);
+        }
         let mut sets = self.stateful_sets.borrow_mut();
         let Some(current) = sets.get(&name) else {
             return Err(KubeError::Invalid(format!(

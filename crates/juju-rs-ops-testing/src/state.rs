@@ -212,6 +212,8 @@ pub struct UnitState {
     pub logs: Vec<LogRecord>,
     /// The unit's (pod's) address, reported by `network-get`.
     pub address: String,
+    /// Being removed (`juju remove-application`/`remove-unit`): `goal-state` says `dying`.
+    pub dying: bool,
 }
 
 impl Default for UnitState {
@@ -223,6 +225,7 @@ impl Default for UnitState {
             state: BTreeMap::new(),
             logs: Vec::new(),
             address: "10.1.0.10".into(),
+            dying: false,
         }
     }
 }
