@@ -9,7 +9,8 @@
 #     metadata.yaml and manifest.yaml present;
 #  5. `charmcraft analyse` on it: exit 0 passes; exit 3 (warnings) passes only for the
 #     accepted warning below; exit 2 (errors) or anything else fails;
-#  6. dispatch is static (or its glibc symbol versions fit the base) and starts here.
+#  6. dispatch is static (or its glibc symbol versions fit the base), at most 8 MiB, and
+#     starts here.
 #
 # Accepted warning: naming-conventions about config options in snake_case. The option names
 # (log_level, enable_local_idp, ...) are the reference charm's wire names, used by existing
@@ -119,6 +120,12 @@ case "$channel" in
     24.04) glibc_max=2.39 ;;
     *) fail "unknown base channel '$channel' in manifest.yaml" ;;
 esac
+# The size budget of the one binary (the Kubernetes client is most of it).
+max_bytes=$((8 * 1024 * 1024))
+size="$(stat -c %s "$dispatch")"
+if [ "$size" -gt "$max_bytes" ]; then
+    fail "dispatch is $size bytes, over the budget of $max_bytes"
+fi
 if ! readelf -lW "$dispatch" | grep -q INTERP && ! readelf -dW "$dispatch" | grep -q '(NEEDED)'; then
     echo "static binary ($(stat -c %s "$dispatch") bytes): runs on any base"
 else
