@@ -7,7 +7,8 @@ use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
-    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp, webhooks,
+    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp, traces,
+    webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::kubernetes::KubeApi;
@@ -53,6 +54,16 @@ macro_rules! integrations {
                 })+
             }
 
+            /// The notices of the ready integrations (parts left out without stopping
+            /// the rest), in list order.
+            pub fn notices(&self) -> Vec<Status> {
+                let mut notices = Vec::new();
+                $(if let Some(data) = self.$field.ready() {
+                    notices.extend(data.notices());
+                })+
+                notices
+            }
+
             /// Writes what each integration publishes.
             pub fn publish(ctx: &Context, inputs: &Inputs) -> Result<(), CharmError> {
                 $(<$integration>::publish(&ctx.model, inputs)?;)+
@@ -75,6 +86,7 @@ integrations! {
     external_idp: external_idp::ExternalIdp,
     receive_ca_cert: ca_cert::ReceiveCaCert,
     kratos_info: kratos_info::KratosInfo,
+    tracing: traces::TracingIntegration,
 }
 
 /// What one event converges on.

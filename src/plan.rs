@@ -26,7 +26,7 @@ pub struct Plan {
     /// Its text, as pushed.
     pub yaml: String,
     /// Statuses of parts left out that do not stop the rest converging (an external IdP
-    /// without a public URL).
+    /// without a public URL, a tracing provider without an OTLP/HTTP receiver).
     pub notices: Vec<Status>,
 }
 
@@ -75,7 +75,8 @@ pub fn plan(ctx: &Context, sources: &Sources<'_>) -> Reading<Plan> {
             .oidc_providers
             .extend(cluster.providers.iter().cloned());
     }
-    let notices = external_idp::hold_without_public_url(&mut spec, integrations);
+    let mut notices = external_idp::hold_without_public_url(&mut spec, integrations);
+    notices.extend(integrations.notices());
     match render(&spec) {
         Ok((config, yaml)) => Reading::Ready(Plan {
             spec,

@@ -1985,3 +1985,155 @@ fn the_last_unit_removes_the_configmaps() {
     world.run_kube(LEADER, "remove", &kube);
     assert!(kube.config_maps.borrow().is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// Observability: tracing (tracing v2) and metrics-endpoint (prometheus_scrape)
+
+const TRACING_ID: u32 = 30;
+const TEMPO_RECEIVERS: &str = r#"[{"protocol": {"name": "otlp_grpc", "type": "grpc"}, "url": "tempo.cos.svc.cluster.local:4317"}, {"protocol": {"name": "otlp_http", "type": "http"}, "url": "http://tempo.cos.svc.cluster.local:4318"}]"#;
+
+fn tracing_relation(data: &[(&str, &str)]) -> Relation {
+    related(TRACING_ID, "tracing", "tracing", "tempo", data)
+}
+
+impl World {
+    fn restarted(&self, unit: &str) -> bool {
+        use juju_rs_ops_testing::PebbleCall;
+        self.fake(unit)
+            .calls()
+            .iter()
+            .any(|c| matches!(c, PebbleCall::Restart(_) | PebbleCall::Replan))
+    }
+
+    fn tracing_env(&self, unit: &str) -> BTreeMap<String, String> {
+        self.env(unit)
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("TRACING_"))
+            .collect()
+    }
+}
+
+#[test]
+fn tracing_asks_for_otlp_http_and_sends_traces_to_it_then_stops_with_the_relation() {
+    let mut world = World::active();
+    world.relate(tracing_relation(&[]));
+    world.hook(LEADER, "tracing-relation-created");
+    assert_eq!(world.our_bag(TRACING_ID)["receivers"], r#"["otlp_http"]"#);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert!(world.tracing_env(LEADER).is_empty(), "nothing offered yet");
+
+    world.set_remote(TRACING_ID, &[("receivers", TEMPO_RECEIVERS)]);
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "tracing-relation-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    let expected: BTreeMap<String, String> = [
+        ("TRACING_PROVIDER", "otel"),
+        (
+            "TRACING_PROVIDERS_OTLP_SERVER_URL",
+            "tempo.cos.svc.cluster.local:4318",
+        ),
+        ("TRACING_PROVIDERS_OTLP_INSECURE", "true"),
+        ("TRACING_PROVIDERS_OTLP_SAMPLING_SAMPLING_RATIO", "1.0"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(world.tracing_env(LEADER), expected);
+    assert_eq!(
+        world.fake(LEADER).current_plan().services["courier"].environment,
+        world.env(LEADER),
+        "the courier traces too"
+    );
+    assert!(world.restarted(LEADER));
+
+    // A follower sends its traces too, but never writes the application bag.
+    world.hook(FOLLOWER, "tracing-relation-changed");
+    assert_eq!(world.tracing_env(FOLLOWER), expected);
+
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != TRACING_ID);
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "tracing-relation-broken");
+    assert!(world.tracing_env(LEADER).is_empty());
+    assert!(world.restarted(LEADER));
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn a_tls_receiver_is_sent_to_over_tls() {
+    let mut world = World::active();
+    world.relate(tracing_relation(&[(
+        "receivers",
+        r#"[{"protocol": {"name": "otlp_http", "type": "http"}, "url": "https://tempo.example.com:4318"}]"#,
+    )]));
+    world.hook(LEADER, "tracing-relation-changed");
+    let env = world.tracing_env(LEADER);
+    assert_eq!(
+        env["TRACING_PROVIDERS_OTLP_SERVER_URL"],
+        "tempo.example.com:4318"
+    );
+    assert_eq!(env["TRACING_PROVIDERS_OTLP_INSECURE"], "false");
+}
+
+#[test]
+fn a_provider_without_otlp_http_is_a_notice_and_everything_else_converges() {
+    let mut world = World::active();
+    world.relate(tracing_relation(&[(
+        "receivers",
+        r#"[{"protocol": {"name": "otlp_grpc", "type": "grpc"}, "url": "agent.cos.svc.cluster.local:4317"}]"#,
+    )]));
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "tracing-relation-changed");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("otlp_http") && message.contains("tracing") && message.contains("tempo"),
+        "{message}"
+    );
+    assert!(world.tracing_env(LEADER).is_empty(), "no tracing");
+    assert_eq!(
+        world.env(LEADER)["LOG_LEVEL"],
+        "debug",
+        "the config converged"
+    );
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
+    );
+
+    // The provider enables the receiver: tracing starts and the notice goes.
+    world.set_remote(TRACING_ID, &[("receivers", TEMPO_RECEIVERS)]);
+    world.hook(LEADER, "tracing-relation-changed");
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.tracing_env(LEADER)["TRACING_PROVIDER"], "otel");
+}
+
+#[test]
+fn garbage_tracing_data_blocks_naming_the_key_and_keeps_the_workload() {
+    let mut world = World::active();
+    for garbage in [
+        "otlp_http please",
+        r#"[{"protocol": {"name": "otlp_http", "type": "http"}, "url": "tempo:4318"}]"#,
+    ] {
+        world.relate(tracing_relation(&[("receivers", garbage)]));
+        world.fake(LEADER).clear_calls();
+        world.hook(LEADER, "tracing-relation-changed");
+        let (status, message) = world.status(LEADER);
+        assert_eq!(status, "blocked", "{garbage}");
+        assert!(
+            message.contains("tracing") && message.contains("receivers"),
+            "{message}"
+        );
+        world.assert_workload_untouched(LEADER);
+        world
+            .harness
+            .state_mut()
+            .relations
+            .retain(|r| r.id != TRACING_ID);
+    }
+    world.hook(LEADER, "tracing-relation-broken");
+    assert_eq!(world.status(LEADER).0, "active");
+}

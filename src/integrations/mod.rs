@@ -21,6 +21,7 @@ pub mod login_ui;
 pub mod peers;
 pub mod route;
 pub mod smtp;
+pub mod traces;
 pub mod webhooks;
 
 use juju_rs_ops::model::Model;
@@ -88,6 +89,14 @@ impl<T> Reading<T> {
 pub trait Contribute {
     /// Adds this data's part to the workload (config inputs, environment, files).
     fn contribute(&self, workload: &mut WorkloadSpec);
+
+    /// Statuses of parts of this data left out without stopping the rest converging (an
+    /// optional feature the remote side cannot serve yet): reported once the workload has
+    /// converged, unlike [`Reading::Waiting`]/[`Reading::Blocked`], which stop the
+    /// checklist.
+    fn notices(&self) -> Vec<Status> {
+        Vec::new()
+    }
 }
 
 /// Integrations that only publish contribute nothing.
