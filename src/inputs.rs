@@ -7,8 +7,8 @@ use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
-    ca_cert, database, external_idp, hydra, kratos_info, login_ui, peers, route, smtp, traces,
-    webhooks,
+    ca_cert, database, external_idp, hydra, kratos_info, login_ui, metrics, peers, route, smtp,
+    traces, webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::kubernetes::KubeApi;
@@ -87,6 +87,7 @@ integrations! {
     receive_ca_cert: ca_cert::ReceiveCaCert,
     kratos_info: kratos_info::KratosInfo,
     tracing: traces::TracingIntegration,
+    metrics_endpoint: metrics::MetricsEndpoint,
 }
 
 /// What one event converges on.

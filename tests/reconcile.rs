@@ -2137,3 +2137,140 @@ fn garbage_tracing_data_blocks_naming_the_key_and_keeps_the_workload() {
     world.hook(LEADER, "tracing-relation-broken");
     assert_eq!(world.status(LEADER).0, "active");
 }
+
+const METRICS_ID: u32 = 31;
+
+fn metrics_relation() -> Relation {
+    related(
+        METRICS_ID,
+        "metrics-endpoint",
+        "prometheus_scrape",
+        "prometheus",
+        &[],
+    )
+    .with_local_unit(FOLLOWER)
+}
+
+impl World {
+    /// What `unit` wrote on relation `id`.
+    fn unit_bag(&self, id: u32, unit: &str) -> BTreeMap<String, String> {
+        self.harness.state().relation(id).unwrap().unit_bag(unit)
+    }
+
+    fn with_metrics_relation() -> World {
+        let mut world = World::active();
+        let state = world.harness.state_mut();
+        state.bindings.insert("metrics-endpoint".into());
+        state.units.get_mut(FOLLOWER).unwrap().address = "10.1.0.11".into();
+        world.relate(metrics_relation());
+        world
+    }
+}
+
+#[test]
+fn metrics_the_leader_publishes_jobs_topology_and_rules_and_every_unit_its_address() {
+    let mut world = World::with_metrics_relation();
+    world.hook(LEADER, "metrics-endpoint-relation-joined");
+    world.hook(FOLLOWER, "metrics-endpoint-relation-joined");
+
+    let app = world.our_bag(METRICS_ID);
+    let jobs: serde_json::Value = serde_json::from_str(&app["scrape_jobs"]).unwrap();
+    assert_eq!(
+        jobs,
+        serde_json::json!([{"metrics_path": "/admin/metrics/prometheus",
+                            "static_configs": [{"targets": ["*:4434"]}]}])
+    );
+    let state = world.harness.state();
+    let metadata: serde_json::Value = serde_json::from_str(&app["scrape_metadata"]).unwrap();
+    assert_eq!(
+        metadata,
+        serde_json::json!({"model": state.model_name, "model_uuid": state.model_uuid,
+                           "application": "kratos", "unit": LEADER, "charm_name": "kratos"})
+    );
+
+    for (unit, address) in [(LEADER, "10.1.0.10"), (FOLLOWER, "10.1.0.11")] {
+        let bag = world.unit_bag(METRICS_ID, unit);
+        assert_eq!(bag["prometheus_scrape_unit_address"], address);
+        assert_eq!(bag["prometheus_scrape_unit_name"], unit);
+        assert!(!bag.contains_key("prometheus_scrape_unit_path"), "{bag:?}");
+    }
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.status(FOLLOWER).0, "active");
+}
+
+#[test]
+fn metrics_followers_never_write_the_application_bag() {
+    let mut world = World::with_metrics_relation();
+    world.hook(FOLLOWER, "metrics-endpoint-relation-joined");
+    assert!(world.our_bag(METRICS_ID).is_empty());
+    assert_eq!(
+        world.unit_bag(METRICS_ID, FOLLOWER)["prometheus_scrape_unit_name"],
+        FOLLOWER
+    );
+    let follower_sets: Vec<_> = world
+        .harness
+        .state()
+        .tool_calls
+        .iter()
+        .filter(|c| c.unit == FOLLOWER && c.tool == "relation-set")
+        .collect();
+    assert!(!follower_sets.is_empty(), "its unit bag is written");
+    assert!(
+        !follower_sets
+            .iter()
+            .any(|c| c.args.iter().any(|a| a == "--app")),
+        "{follower_sets:?}"
+    );
+}
+
+#[test]
+fn metrics_alert_rules_have_the_rule_file_shape_and_the_topology_matchers() {
+    let mut world = World::with_metrics_relation();
+    world.hook(LEADER, "metrics-endpoint-relation-joined");
+    let rules: serde_json::Value =
+        serde_json::from_str(&world.our_bag(METRICS_ID)["alert_rules"]).unwrap();
+    let state = world.harness.state();
+    let matchers = format!(
+        r#"juju_model="{}",juju_model_uuid="{}",juju_application="kratos""#,
+        state.model_name, state.model_uuid
+    );
+    let groups = rules["groups"].as_array().unwrap();
+    assert!(groups.len() >= 2);
+    let mut alerts = Vec::new();
+    for group in groups {
+        assert!(group["name"].as_str().unwrap().ends_with("_rules"));
+        for rule in group["rules"].as_array().unwrap() {
+            alerts.push(rule["alert"].as_str().unwrap().to_string());
+            assert!(rule["expr"].as_str().unwrap().contains(&matchers), "{rule}");
+            assert!(rule["for"].is_string(), "{rule}");
+            assert_eq!(rule["labels"]["juju_application"], "kratos");
+            assert_eq!(rule["labels"]["juju_model_uuid"], state.model_uuid.as_str());
+            assert_eq!(rule["labels"]["juju_charm"], "kratos");
+            assert!(rule["annotations"]["summary"].is_string(), "{rule}");
+        }
+    }
+    for expected in ["KratosDown", "HostDown", "HostMetricsMissing"] {
+        assert!(alerts.iter().any(|a| a == expected), "{alerts:?}");
+    }
+    // Written once: an unchanged hook sends nothing.
+    let before = world.harness.state().tool_calls.len();
+    world.hook(LEADER, "update-status");
+    let sets = world.harness.state().tool_calls[before..]
+        .iter()
+        .filter(|c| c.tool == "relation-set")
+        .count();
+    assert_eq!(sets, 0);
+}
+
+#[test]
+fn metrics_without_a_network_binding_publishes_the_pod_fqdn() {
+    let mut world = World::active();
+    world.relate(metrics_relation());
+    world.hook(LEADER, "metrics-endpoint-relation-joined");
+    let model = world.harness.state().model_name.clone();
+    assert_eq!(
+        world.unit_bag(METRICS_ID, LEADER)["prometheus_scrape_unit_address"],
+        format!("kratos-0.kratos-endpoints.{model}.svc.cluster.local")
+    );
+    assert_eq!(world.status(LEADER).0, "active");
+}

@@ -18,6 +18,7 @@ pub mod external_idp;
 pub mod hydra;
 pub mod kratos_info;
 pub mod login_ui;
+pub mod metrics;
 pub mod peers;
 pub mod route;
 pub mod smtp;
