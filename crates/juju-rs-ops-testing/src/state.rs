@@ -212,6 +212,9 @@ pub struct UnitState {
     pub logs: Vec<LogRecord>,
     /// The unit's (pod's) address, reported by `network-get`.
     pub address: String,
+    /// Being removed (`juju remove-unit`/`remove-application`): `goal-state` says
+    /// `dying`, so it no longer counts among the planned units.
+    pub dying: bool,
 }
 
 impl Default for UnitState {
@@ -223,6 +226,7 @@ impl Default for UnitState {
             state: BTreeMap::new(),
             logs: Vec::new(),
             address: "10.1.0.10".into(),
+            dying: false,
         }
     }
 }

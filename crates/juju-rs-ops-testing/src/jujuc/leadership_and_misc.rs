@@ -86,7 +86,15 @@ impl Call<'_> {
         a.at_most(0)?;
         let since = rfc3339_now().replace('T', " ");
         let goal = || json!({ "status": "active", "since": since });
-        let units: Map<String, Value> = self.st.units.keys().map(|u| (u.clone(), goal())).collect();
+        let units: Map<String, Value> = self
+            .st
+            .units
+            .iter()
+            .map(|(name, unit)| {
+                let status = if unit.dying { "dying" } else { "active" };
+                (name.clone(), json!({ "status": status, "since": since }))
+            })
+            .collect();
         let mut relations: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
         for relation in &self.st.relations {
             let entry = relations.entry(relation.endpoint.clone()).or_default();
@@ -158,6 +166,12 @@ mod tests {
         let goal: Value =
             serde_json::from_str(&stdout(&mut st, &ctx, "goal-state", &["--format=json"])).unwrap();
         assert_eq!(goal["units"].as_object().unwrap().len(), 2);
+        assert_eq!(goal["units"]["kratos/1"]["status"], "active");
+        st.units.get_mut("kratos/1").unwrap().dying = true;
+        let goal: Value =
+            serde_json::from_str(&stdout(&mut st, &ctx, "goal-state", &["--format=json"])).unwrap();
+        assert_eq!(goal["units"]["kratos/1"]["status"], "dying");
+        st.units.get_mut("kratos/1").unwrap().dying = false;
         assert!(
             goal["relations"]["pg-database"]["postgresql-k8s/0"]["since"]
                 .as_str()
