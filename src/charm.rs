@@ -105,6 +105,18 @@ fn converge_workload(
         statuses.add(Status::waiting("Waiting for the Kratos configuration"));
         return Ok(());
     };
+    // Without trust the plan lacks the ConfigMaps' schemas and providers, which may be
+    // in use: a Kratos already configured keeps its configuration until they can be read
+    // (a first start without trust runs without them).
+    let unreadable = inputs.cluster.ready().is_some_and(|c| c.unreadable);
+    if unreadable && pebble.pull(workload::CONFIG_FILE).is_ok() {
+        statuses.add(converge::health(
+            pebble,
+            inputs.leader,
+            &AdminClient::local(),
+        )?);
+        return Ok(());
+    }
     converge::apply(pebble, inputs.leader, &plan.yaml, &plan.spec)?;
     statuses.add(converge::health(
         pebble,

@@ -435,6 +435,17 @@ fn resource_limit(
             ),
         ));
     }
+    // `1e400` is a quantity Kubernetes takes, but not a number the limits can be
+    // computed in (it would reach the API as `inf`).
+    if !quantity.value().is_finite() {
+        return Err(ConfigProblem::new(
+            option,
+            format!(
+                "{} is too large; use e.g. {examples}, or an empty value for no limit",
+                quoted(value)
+            ),
+        ));
+    }
     Ok(Some(quantity))
 }
 
@@ -708,6 +719,12 @@ mod tests {
         );
         assert_eq!(problem_of(with(|c| c.cpu = "-1".into())).option, "cpu");
         assert_eq!(problem_of(with(|c| c.cpu = "0m".into())).option, "cpu");
+        let problem = problem_of(with(|c| c.cpu = "1e400".into()));
+        assert_eq!(
+            problem.to_string(),
+            "Invalid config cpu: \"1e400\" is too large; \
+             use e.g. \"1\", \"0.5\" or \"500m\", or an empty value for no limit"
+        );
     }
 
     #[test]

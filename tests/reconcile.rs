@@ -1856,11 +1856,14 @@ fn configmap_schemas_and_providers_reach_kratos_and_bad_content_blocks_keeping_t
 }
 
 #[test]
-fn without_trust_the_unit_says_how_and_everything_else_converges() {
-    let mut world = World::active();
+fn without_trust_a_first_deploy_runs_and_a_configured_kratos_keeps_its_configuration() {
+    let forbidden = || Some(KubeError::Forbidden("configmaps is forbidden".into()));
+    // A first deploy without trust: Kratos runs (without the ConfigMaps), and the unit
+    // says how to grant trust.
+    let mut world = World::new();
     let kube = cluster();
-    *kube.failure.borrow_mut() = Some(KubeError::Forbidden("configmaps is forbidden".into()));
-    world.set_config("log_level", "debug");
+    *kube.failure.borrow_mut() = forbidden();
+    world.run_kube(LEADER, "install", &kube);
     world.run_kube(LEADER, "config-changed", &kube);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
@@ -1868,17 +1871,21 @@ fn without_trust_the_unit_says_how_and_everything_else_converges() {
         message.contains("juju trust kratos --scope=cluster"),
         "{message}"
     );
-    assert!(
-        world.config(LEADER).contains("level: debug"),
-        "the config change converged"
+    assert!(!world.config(LEADER).is_empty(), "Kratos was configured");
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
     );
+
+    // Trust granted: the ConfigMaps' providers are rendered.
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
     *kube.failure.borrow_mut() = None;
     world.run_kube(LEADER, "update-status", &kube);
-    assert_eq!(
-        world.status(LEADER).0,
-        "maintenance",
-        "now it applies the resources"
-    );
+    let idps = serde_json::json!([{"provider": "github", "client_id": "gh-client", "client_secret": IDP_SECRET, "id": "github"}]);
+    config_map_data(&kube, "oidc-providers", &[("idps.json", &idps.to_string())]);
     rolled_out(&kube);
     world.run_kube(LEADER, "update-status", &kube);
     assert_eq!(
@@ -1887,6 +1894,27 @@ fn without_trust_the_unit_says_how_and_everything_else_converges() {
         "{:?}",
         world.status(LEADER)
     );
+    assert!(world.config(LEADER).contains("gh-client"));
+
+    // Trust lost: what the ConfigMaps hold is unknown, so the running configuration (with
+    // the admin's provider) stays until trust is back; then the pending change converges.
+    world.fake(LEADER).clear_calls();
+    *kube.failure.borrow_mut() = forbidden();
+    world.set_config("log_level", "debug");
+    world.run_kube(LEADER, "config-changed", &kube);
+    assert!(world.status(LEADER).1.contains("juju trust"));
+    world.assert_workload_untouched(LEADER);
+    assert!(world.config(LEADER).contains("gh-client"));
+    *kube.failure.borrow_mut() = None;
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    let config = world.config(LEADER);
+    assert!(config.contains("level: debug") && config.contains("gh-client"));
 }
 
 #[test]

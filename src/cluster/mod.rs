@@ -4,7 +4,8 @@
 //! resources in the application's StatefulSet.
 //!
 //! Without the API (not on Kubernetes) all of this is off. Without trust (403) the unit
-//! says how to grant it and everything that does not need the API keeps working. An API
+//! says how to grant it and everything that does not need the API keeps working (a Kratos
+//! already configured keeps its configuration, ConfigMaps' parts included). An API
 //! that is down stops the checklist (the last good workload keeps running): dropping the
 //! ConfigMaps' schemas and providers because they could not be read would break logins.
 
@@ -33,6 +34,9 @@ pub struct Cluster {
     pub missing_config_maps: Vec<&'static str>,
     /// What does not stop the rest (no trust).
     pub notices: Vec<Status>,
+    /// The API refused to show the ConfigMaps (no trust): what they hold is unknown, so
+    /// a Kratos already configured keeps its configuration (see `charm::reconcile`).
+    pub unreadable: bool,
 }
 
 /// The status without trust.
@@ -53,6 +57,7 @@ pub fn read(kube: &dyn KubeApi, app: &str) -> Reading<Cluster> {
             providers: Vec::new(),
             missing_config_maps: Vec::new(),
             notices: vec![untrusted(app, &detail)],
+            unreadable: true,
         }),
         Err(e) => Reading::Waiting(format!("Waiting for the Kubernetes API: {e}")),
     }
@@ -83,6 +88,7 @@ fn try_read(kube: &dyn KubeApi, app: &str) -> Result<Result<Cluster, String>, Ku
         providers,
         missing_config_maps,
         notices: Vec::new(),
+        unreadable: false,
     }))
 }
 

@@ -62,8 +62,13 @@ pub fn wanted(limits: &ResourceLimits) -> Resources {
     }
 }
 
-/// Cores quantised to 0.001, rounded up, trailing zeros stripped (`0.5`, `2`).
+/// Cores quantised to 0.001, rounded up, trailing zeros stripped (`0.5`, `2`); whole
+/// cores from 10^12 on, where millicores are beyond f64's precision (and past 1.8e305
+/// would overflow to `inf`, which Kubernetes refuses).
 fn cores(value: f64) -> String {
+    if value >= 1e12 {
+        return format!("{:.0}", value.ceil());
+    }
     let millis = (value * 1000.0 - 1e-6).ceil().max(0.0);
     let text = format!("{:.3}", millis / 1000.0);
     text.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -99,7 +104,11 @@ pub fn same(a: &Resources, b: &Resources) -> bool {
             && x.iter().all(|(k, v)| {
                 y.get(k)
                     .is_some_and(|w| match (Quantity::parse(v), Quantity::parse(w)) {
-                        (Some(p), Some(q)) => (p.value() - q.value()).abs() < 1e-9,
+                        // Relative for large values (f64 spacing exceeds 1e-9 there).
+                        (Some(p), Some(q)) => {
+                            (p.value() - q.value()).abs()
+                                < 1e-9 * p.value().abs().max(q.value().abs()).max(1.0)
+                        }
                         _ => v == w,
                     })
             })
@@ -243,14 +252,24 @@ mod tests {
                 Some("100Mi"),
                 map(&[("cpu", "2"), ("memory", "209715200")]),
             ),
+            (
+                Some("1e12"),
+                Some("1E"),
+                map(&[("cpu", "1000000000000"), ("memory", "1000000000000000000")]),
+            ),
         ] {
             let wanted = wanted(&limits(cpu, memory));
             assert_eq!(wanted.limits, expected, "{cpu:?} {memory:?}");
+            assert!(!wanted.limits.values().any(|v| v.contains("inf")));
             assert_eq!(
                 wanted.requests,
                 map(&[("cpu", "100m"), ("memory", "200Mi")])
             );
         }
+        // Past f64's millicores, whole cores: a number Kubernetes takes, never `inf`.
+        let huge = cores(1e306);
+        assert_eq!(huge.len(), 307, "{huge}");
+        assert!(huge.bytes().all(|b| b.is_ascii_digit()), "{huge}");
     }
 
     #[test]

@@ -964,7 +964,8 @@ impl Emulator {
     }
 
     /// Removes a unit (`juju remove-unit`): its peers get `-departed`; the unit gets
-    /// `-departed` for each peer (`JUJU_DEPARTING_UNIT` is itself), `stop` and `remove`.
+    /// `-departed` for each peer (`JUJU_DEPARTING_UNIT` is itself), `stop` and `remove`,
+    /// while `goal-state` says it is `dying` (so the last unit sees no planned units).
     /// Then it leaves the model (and leadership, which no one takes over until
     /// [`Emulator::set_leader`]).
     pub fn remove_unit(&mut self, unit: &str) -> Result<Outcomes, EmulatorError> {
@@ -985,6 +986,12 @@ impl Emulator {
         }
         runs.push((unit.to_string(), EventSpec::hook("stop")));
         runs.push((unit.to_string(), EventSpec::hook("remove")));
+        // Its life is dying from here on: goal-state no longer plans it.
+        self.update_state(|s| {
+            if let Some(u) = s.unit_mut(unit) {
+                u.dying = true;
+            }
+        })?;
         let mut outcomes = Outcomes::default();
         if self.run_all(&mut outcomes, runs)? {
             self.update_state(|s| {

@@ -212,7 +212,8 @@ pub struct UnitState {
     pub logs: Vec<LogRecord>,
     /// The unit's (pod's) address, reported by `network-get`.
     pub address: String,
-    /// Being removed (`juju remove-application`/`remove-unit`): `goal-state` says `dying`.
+    /// Being removed (`juju remove-unit`/`remove-application`): `goal-state` says
+    /// `dying`, so it no longer counts among the planned units.
     pub dying: bool,
 }
 

@@ -166,6 +166,12 @@ mod tests {
         let goal: Value =
             serde_json::from_str(&stdout(&mut st, &ctx, "goal-state", &["--format=json"])).unwrap();
         assert_eq!(goal["units"].as_object().unwrap().len(), 2);
+        assert_eq!(goal["units"]["kratos/1"]["status"], "active");
+        st.units.get_mut("kratos/1").unwrap().dying = true;
+        let goal: Value =
+            serde_json::from_str(&stdout(&mut st, &ctx, "goal-state", &["--format=json"])).unwrap();
+        assert_eq!(goal["units"]["kratos/1"]["status"], "dying");
+        st.units.get_mut("kratos/1").unwrap().dying = false;
         assert!(
             goal["relations"]["pg-database"]["postgresql-k8s/0"]["since"]
                 .as_str()
