@@ -68,6 +68,7 @@ pub struct Model {
     unit_name: String,
     app_name: String,
     model_name: String,
+    model_uuid: String,
     /// The relation the event is about, with the remote app Juju named for it.
     event_relation: Option<(u32, Option<String>)>,
     /// The relation being broken in a `relation-broken` event: hidden from
@@ -112,6 +113,7 @@ impl Model {
             unit_name: event.unit_name.clone(),
             app_name: event.app_name.clone(),
             model_name: event.model_name.clone(),
+            model_uuid: event.model_uuid.clone(),
             event_relation,
             broken_relation,
             cache: RefCell::default(),
@@ -136,6 +138,12 @@ impl Model {
     /// The Juju model's name (`JUJU_MODEL_NAME`; in Kubernetes also the namespace).
     pub fn model_name(&self) -> &str {
         &self.model_name
+    }
+
+    /// The Juju model's uuid (`JUJU_MODEL_UUID`), e.g. for the Juju topology labels of
+    /// COS (`juju_model_uuid`).
+    pub fn model_uuid(&self) -> &str {
+        &self.model_uuid
     }
 
     // ----- config -------------------------------------------------------------------

@@ -80,7 +80,11 @@ impl ToolRunner for FakeJuju {
 type Runner = Rc<RecordingRunner<FakeJuju>>;
 
 fn model_for(juju: FakeJuju, vars: &[(&str, &str)]) -> (Model, Runner) {
-    let mut env = vec![("JUJU_UNIT_NAME", "kratos/0"), ("JUJU_MODEL_NAME", "iam")];
+    let mut env = vec![
+        ("JUJU_UNIT_NAME", "kratos/0"),
+        ("JUJU_MODEL_NAME", "iam"),
+        ("JUJU_MODEL_UUID", "5e0e1e4f-1b1a-4a8e-9f0e-2c1d3b4a5f6e"),
+    ];
     env.extend_from_slice(vars);
     let runner = Rc::new(RecordingRunner::new(juju));
     let model = Model::new(runner.clone(), &Event::from_vars(env));
@@ -119,6 +123,7 @@ fn names_come_from_the_event() {
         (model.unit_name(), model.app_name(), model.model_name()),
         ("kratos/0", "kratos", "iam")
     );
+    assert_eq!(model.model_uuid(), "5e0e1e4f-1b1a-4a8e-9f0e-2c1d3b4a5f6e");
     assert!(runner.calls().is_empty());
 }
 
