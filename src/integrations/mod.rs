@@ -17,6 +17,7 @@ pub mod database;
 pub mod external_idp;
 pub mod hydra;
 pub mod kratos_info;
+pub mod logging;
 pub mod login_ui;
 pub mod peers;
 pub mod route;
