@@ -7,8 +7,8 @@ use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
-    ca_cert, database, external_idp, hydra, kratos_info, logging, login_ui, peers, route, smtp,
-    webhooks,
+    ca_cert, database, external_idp, grafana_dashboard, hydra, kratos_info, logging, login_ui,
+    peers, route, smtp, webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::kubernetes::KubeApi;
@@ -77,6 +77,7 @@ integrations! {
     receive_ca_cert: ca_cert::ReceiveCaCert,
     kratos_info: kratos_info::KratosInfo,
     logging: logging::Logging,
+    grafana_dashboard: grafana_dashboard::GrafanaDashboard,
 }
 
 /// What one event converges on.

@@ -1989,6 +1989,7 @@ fn the_last_unit_removes_the_configmaps() {
 // ---- Observability: logging (Loki log targets) and grafana-dashboard ----
 
 const LOKI_ID: u32 = 30;
+const GRAFANA_ID: u32 = 31;
 const LOG_LAYER: &str = "kratos-log-forwarding";
 
 fn loki_push(unit: u32) -> String {
@@ -2025,6 +2026,14 @@ impl World {
             .calls()
             .iter()
             .filter(|c| matches!(c, juju_rs_ops_testing::PebbleCall::AddLayer { label, .. } if label == LOG_LAYER))
+            .count()
+    }
+
+    fn relation_sets(&self, unit: &str) -> usize {
+        self.harness
+            .state()
+            .tool_calls_of(unit)
+            .filter(|c| c.tool == "relation-set")
             .count()
     }
 }
@@ -2164,4 +2173,54 @@ fn garbage_loki_endpoints_are_skipped_and_logs_flow_while_the_workload_waits() {
     assert_eq!(world.status(LEADER).0, "blocked");
     assert_eq!(world.enabled_targets(LEADER), ["loki/0", "loki/2"]);
     assert_eq!(world.pushes(LEADER), 0);
+}
+
+fn decode_dashboard(content: &str) -> serde_json::Value {
+    use base64::Engine;
+    use std::io::Read;
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .unwrap();
+    let mut json = String::new();
+    lzma_rust2::XzReader::new(compressed.as_slice(), false)
+        .read_to_string(&mut json)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn the_leader_publishes_the_dashboard_once_with_the_references_identity() {
+    let mut world = World::active();
+    let relation = related(
+        GRAFANA_ID,
+        "grafana-dashboard",
+        "grafana_dashboard",
+        "grafana",
+        &[],
+    );
+    world.relate(relation.clone());
+    world.run(FOLLOWER, &EventSpec::relation("created", &relation, None));
+    assert!(world.our_bag(GRAFANA_ID).is_empty());
+    world.run(LEADER, &EventSpec::relation("created", &relation, None));
+    let bag = world.our_bag(GRAFANA_ID);
+    let dashboards: serde_json::Value = serde_json::from_str(&bag["dashboards"]).unwrap();
+    let template = &dashboards["templates"]["file:kratos.json"];
+    assert_eq!(template["charm"], "kratos");
+    assert_eq!(template["dashboard_alt_uid"], "00243581eeb55c29");
+    assert_eq!(template["inject_dropdowns"], true);
+    assert_eq!(template["juju_topology"]["unit"], LEADER);
+    assert_eq!(template["juju_topology"]["model"], "test-model");
+    let dashboard = decode_dashboard(template["content"].as_str().unwrap());
+    assert_eq!(dashboard["uid"], "be58e096517bdc04ef005b9a4c2a25ecf0f701d1");
+    assert_eq!(dashboard["title"], "Kratos Operator Dashboard");
+    assert!(dashboards["uuid"].as_str().is_some_and(|u| u.len() == 36));
+    assert_eq!(world.status(LEADER).0, "active");
+
+    // Unchanged content: nothing is written again (no relation-changed churn).
+    let sets = world.relation_sets(LEADER);
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    world.hook(LEADER, "upgrade-charm");
+    assert_eq!(world.relation_sets(LEADER), sets);
+    assert_eq!(world.our_bag(GRAFANA_ID), bag);
 }

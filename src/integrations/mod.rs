@@ -15,6 +15,7 @@
 pub mod ca_cert;
 pub mod database;
 pub mod external_idp;
+pub mod grafana_dashboard;
 pub mod hydra;
 pub mod kratos_info;
 pub mod logging;
