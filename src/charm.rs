@@ -15,9 +15,11 @@ use crate::container;
 use crate::converge;
 use crate::error::CharmError;
 use crate::inputs::Inputs;
+use crate::integrations::logging;
 use crate::kratos_api::AdminClient;
 use crate::kubernetes::KubeApi;
 use crate::migration::{self, MigrationTarget};
+use crate::topology::Topology;
 use crate::workload;
 
 /// Converges the unit and returns its status; `kube` is the Kubernetes API, if any.
@@ -41,6 +43,8 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
         statuses.add(Status::waiting("Waiting for the kratos container"));
         return Ok(statuses.winner());
     };
+    // Logs are forwarded whatever else waits (they say why it waits).
+    forward_logs(ctx, pebble.as_ref(), &inputs)?;
     ctx.model.set_ports(&[
         Port::tcp(workload::PUBLIC_PORT),
         Port::tcp(workload::ADMIN_PORT),
@@ -76,6 +80,18 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
 
     converge_workload(pebble.as_ref(), &inputs, &mut statuses)?;
     Ok(statuses.winner())
+}
+
+/// Forwards the container's logs to the related Loki units (none when unrelated).
+fn forward_logs(ctx: &Context, pebble: &dyn Pebble, inputs: &Inputs) -> Result<(), CharmError> {
+    let loki = inputs
+        .integrations
+        .logging
+        .ready()
+        .cloned()
+        .unwrap_or_default();
+    let targets = logging::log_targets(&loki, &Topology::of(&ctx.model));
+    converge::log_forwarding(pebble, targets)
 }
 
 /// The inputs without which Kratos cannot run, all ready.

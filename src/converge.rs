@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use juju_rs_ops::pebble::{Pebble, PushOptions, ServiceInfo};
+use juju_rs_ops::pebble::{LogTarget, Pebble, PushOptions, ServiceInfo};
 use juju_rs_ops::Status;
 
 use crate::error::CharmError;
+use crate::integrations::logging;
 use crate::kratos_api::KratosAdmin;
 use crate::workload::{self, WorkloadSpec};
 
@@ -59,6 +60,20 @@ pub fn apply(
     }
     if !leader && running(workload::COURIER) {
         pebble.stop(&[workload::COURIER])?;
+    }
+    Ok(())
+}
+
+/// Brings the plan's log targets to `wanted` in their own layer
+/// ([`logging::LAYER_LABEL`]), combined into it only when something changed; every
+/// other Loki target is disabled. Pebble applies log targets without a replan: no
+/// service restarts.
+pub fn log_forwarding(
+    pebble: &dyn Pebble,
+    wanted: BTreeMap<String, LogTarget>,
+) -> Result<(), CharmError> {
+    if let Some(layer) = logging::forwarding_layer(wanted, &pebble.plan()?) {
+        pebble.add_layer(logging::LAYER_LABEL, &layer, true)?;
     }
     Ok(())
 }

@@ -7,8 +7,8 @@ use crate::charm_config::{CharmConfig, ValidConfig};
 use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
-    ca_cert, database, external_idp, hydra, kratos_info, login_ui, metrics, peers, route, smtp,
-    traces, webhooks,
+    ca_cert, database, external_idp, grafana_dashboard, hydra, kratos_info, logging, login_ui,
+    metrics, peers, route, smtp, traces, webhooks,
 };
 use crate::integrations::{Contribute, Integration, Reading};
 use crate::kubernetes::KubeApi;
@@ -88,6 +88,8 @@ integrations! {
     kratos_info: kratos_info::KratosInfo,
     tracing: traces::TracingIntegration,
     metrics_endpoint: metrics::MetricsEndpoint,
+    logging: logging::Logging,
+    grafana_dashboard: grafana_dashboard::GrafanaDashboard,
 }
 
 /// What one event converges on.

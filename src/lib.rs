@@ -24,4 +24,5 @@ pub mod migration;
 pub mod plan;
 pub mod secrets;
 pub mod sensitive;
+pub mod topology;
 pub mod workload;

@@ -2302,3 +2302,242 @@ fn metrics_without_a_network_binding_publishes_the_pod_fqdn() {
     );
     assert_eq!(world.status(LEADER).0, "active");
 }
+
+// ---- Observability: logging (Loki log targets) and grafana-dashboard ----
+
+const LOKI_ID: u32 = 30;
+const GRAFANA_ID: u32 = 31;
+const LOG_LAYER: &str = "kratos-log-forwarding";
+
+fn loki_push(unit: u32) -> String {
+    format!("http://loki-{unit}.loki-endpoints.cos.svc.cluster.local:3100/loki/api/v1/push")
+}
+
+fn loki_endpoint(unit: u32) -> String {
+    serde_json::json!({ "url": loki_push(unit) }).to_string()
+}
+
+fn loki_relation(units: &[(&str, &str)]) -> Relation {
+    units.iter().fold(
+        Relation::new(LOKI_ID, "logging", "loki_push_api", "loki"),
+        |relation, (unit, endpoint)| relation.with_remote_unit(unit, [("endpoint", *endpoint)]),
+    )
+}
+
+impl World {
+    fn log_targets(&self, unit: &str) -> BTreeMap<String, juju_rs_ops::pebble::LogTarget> {
+        self.fake(unit).current_plan().log_targets
+    }
+
+    /// The log targets that forward something (`services` not ending in `-all`).
+    fn enabled_targets(&self, unit: &str) -> Vec<String> {
+        self.log_targets(unit)
+            .into_iter()
+            .filter(|(_, t)| t.services.last().is_some_and(|s| s != "-all"))
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    fn log_layer_adds(&self, unit: &str) -> usize {
+        self.fake(unit)
+            .calls()
+            .iter()
+            .filter(|c| matches!(c, juju_rs_ops_testing::PebbleCall::AddLayer { label, .. } if label == LOG_LAYER))
+            .count()
+    }
+
+    fn relation_sets(&self, unit: &str) -> usize {
+        self.harness
+            .state()
+            .tool_calls_of(unit)
+            .filter(|c| c.tool == "relation-set")
+            .count()
+    }
+}
+
+#[test]
+fn every_unit_forwards_logs_to_each_loki_unit_and_stops_when_they_go() {
+    let mut world = World::active();
+    let (e0, e1) = (loki_endpoint(0), loki_endpoint(1));
+    let relation = loki_relation(&[("loki/0", &e0), ("loki/1", &e1)]);
+    world.relate(relation.clone());
+    for unit in [LEADER, FOLLOWER] {
+        world.run(
+            unit,
+            &EventSpec::relation("changed", &relation, Some("loki/1")),
+        );
+        assert_eq!(world.status(unit).0, "active");
+        assert_eq!(world.enabled_targets(unit), ["loki/0", "loki/1"]);
+        let target = &world.log_targets(unit)["loki/1"];
+        assert_eq!(
+            (target.r#type.as_str(), target.location.as_str()),
+            ("loki", loki_push(1).as_str())
+        );
+        assert_eq!(target.services, ["all"]);
+        assert_eq!(target.labels["juju_unit"], unit);
+        assert_eq!(target.labels["product"], "Juju");
+        assert_eq!(target.labels["charm"], "kratos");
+        assert_eq!(target.labels["juju_model"], "test-model");
+        assert_eq!(target.labels["juju_application"], "kratos");
+        assert!(!target.labels["juju_model_uuid"].is_empty());
+        // A layer of its own, and no restart for it.
+        let layers = world.fake(unit).layers();
+        assert!(layers
+            .iter()
+            .any(|(label, l)| label == LOG_LAYER && l.services.is_empty()));
+        let calls = world.fake(unit).calls();
+        assert!(
+            !calls.iter().any(|c| matches!(
+                c,
+                juju_rs_ops_testing::PebbleCall::Restart(_)
+                    | juju_rs_ops_testing::PebbleCall::Replan
+            )),
+            "{calls:?}"
+        );
+    }
+    // The leader publishes the topology and the LogQL rules; the layer is not re-added.
+    let bag = world.our_bag(LOKI_ID);
+    assert!(
+        bag["metadata"].contains(r#""charm_name":"kratos""#),
+        "{bag:?}"
+    );
+    assert!(bag["alert_rules"].contains("juju_application"), "{bag:?}");
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.log_layer_adds(LEADER), 0);
+    world.assert_workload_untouched(LEADER);
+
+    // loki/1 departs: its target forwards nothing any more.
+    world
+        .harness
+        .state_mut()
+        .relation_mut(LOKI_ID)
+        .unwrap()
+        .remote_units
+        .remove("loki/1");
+    let departed = EventSpec {
+        departing_unit: Some("loki/1".into()),
+        ..EventSpec::relation("departed", &relation, Some("loki/1"))
+    };
+    world.run(LEADER, &departed);
+    assert_eq!(world.enabled_targets(LEADER), ["loki/0"]);
+    let gone = &world.log_targets(LEADER)["loki/1"];
+    assert_eq!(
+        (gone.services.as_slice(), gone.location.as_str()),
+        (["-all".to_string()].as_slice(), "(removed)")
+    );
+
+    // The relation is removed: none forwards (the reference leaves the last one on).
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != LOKI_ID);
+    world.run(LEADER, &EventSpec::relation("broken", &relation, None));
+    assert!(
+        world.enabled_targets(LEADER).is_empty(),
+        "{:?}",
+        world.log_targets(LEADER)
+    );
+    assert_eq!(world.log_targets(LEADER).len(), 2);
+    assert_eq!(world.status(LEADER).0, "active");
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.log_layer_adds(LEADER), 0);
+}
+
+#[test]
+fn garbage_loki_endpoints_are_skipped_and_logs_flow_while_the_workload_waits() {
+    let mut world = World::active();
+    let good = loki_endpoint(2);
+    let relation = loki_relation(&[
+        ("loki/0", "not json"),
+        ("loki/1", r#"{"url": "loki:3100"}"#),
+        ("loki/2", &good),
+        ("loki/3", ""),
+    ]);
+    world.relate(relation.clone());
+    // Each unusable unit is a warning in the unit's log, no status: the rest converges.
+    let log = juju_rs_ops::logging::JujuLog::new(tracing::Level::WARN, None);
+    tracing::subscriber::with_default(log.subscriber(), || {
+        world.run(
+            LEADER,
+            &EventSpec::relation("changed", &relation, Some("loki/0")),
+        );
+    });
+    assert_eq!(log.pending(), 2);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.enabled_targets(LEADER), ["loki/2"]);
+
+    // A bad config stops the workload, not the log forwarding.
+    world.set_config("log_level", "loud");
+    let fixed = loki_endpoint(0);
+    world
+        .harness
+        .state_mut()
+        .relation_mut(LOKI_ID)
+        .unwrap()
+        .unit_data
+        .insert(
+            "loki/0".into(),
+            BTreeMap::from([("endpoint".to_string(), fixed)]),
+        );
+    world.fake(LEADER).clear_calls();
+    world.run(
+        LEADER,
+        &EventSpec::relation("changed", &relation, Some("loki/0")),
+    );
+    assert_eq!(world.status(LEADER).0, "blocked");
+    assert_eq!(world.enabled_targets(LEADER), ["loki/0", "loki/2"]);
+    assert_eq!(world.pushes(LEADER), 0);
+}
+
+fn decode_dashboard(content: &str) -> serde_json::Value {
+    use base64::Engine;
+    use std::io::Read;
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(content)
+        .unwrap();
+    let mut json = String::new();
+    lzma_rust2::XzReader::new(compressed.as_slice(), false)
+        .read_to_string(&mut json)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[test]
+fn the_leader_publishes_the_dashboard_once_with_the_references_identity() {
+    let mut world = World::active();
+    let relation = related(
+        GRAFANA_ID,
+        "grafana-dashboard",
+        "grafana_dashboard",
+        "grafana",
+        &[],
+    );
+    world.relate(relation.clone());
+    world.run(FOLLOWER, &EventSpec::relation("created", &relation, None));
+    assert!(world.our_bag(GRAFANA_ID).is_empty());
+    world.run(LEADER, &EventSpec::relation("created", &relation, None));
+    let bag = world.our_bag(GRAFANA_ID);
+    let dashboards: serde_json::Value = serde_json::from_str(&bag["dashboards"]).unwrap();
+    let template = &dashboards["templates"]["file:kratos.json"];
+    assert_eq!(template["charm"], "kratos");
+    assert_eq!(template["dashboard_alt_uid"], "00243581eeb55c29");
+    assert_eq!(template["inject_dropdowns"], true);
+    assert_eq!(template["juju_topology"]["unit"], LEADER);
+    assert_eq!(template["juju_topology"]["model"], "test-model");
+    let dashboard = decode_dashboard(template["content"].as_str().unwrap());
+    assert_eq!(dashboard["uid"], "be58e096517bdc04ef005b9a4c2a25ecf0f701d1");
+    assert_eq!(dashboard["title"], "Kratos Operator Dashboard");
+    assert!(dashboards["uuid"].as_str().is_some_and(|u| u.len() == 36));
+    assert_eq!(world.status(LEADER).0, "active");
+
+    // Unchanged content: nothing is written again (no relation-changed churn).
+    let sets = world.relation_sets(LEADER);
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    world.hook(LEADER, "upgrade-charm");
+    assert_eq!(world.relation_sets(LEADER), sets);
+    assert_eq!(world.our_bag(GRAFANA_ID), bag);
+}

@@ -15,8 +15,10 @@
 pub mod ca_cert;
 pub mod database;
 pub mod external_idp;
+pub mod grafana_dashboard;
 pub mod hydra;
 pub mod kratos_info;
+pub mod logging;
 pub mod login_ui;
 pub mod metrics;
 pub mod peers;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use juju_rs_ops::pebble::{
-    CheckLevel, CheckStatus, Client, ExecRequest, Layer, NoticesQuery, Pebble, PebbleError,
-    PushOptions, ServiceStartup,
+    CheckLevel, CheckStatus, Client, ExecRequest, Layer, LogTarget, NoticesQuery, Pebble,
+    PebbleError, PushOptions, ServiceStartup,
 };
 use juju_rs_ops_testing::PebbleFixture;
 
@@ -606,6 +606,53 @@ fn a_daemon_that_never_answers_times_out() {
         "{error:?}"
     );
     holder.join().unwrap();
+}
+
+#[test]
+fn log_targets_round_trip_and_a_combined_layer_disables_one_but_cannot_drop_it() {
+    let fixture = PebbleFixture::start().unwrap();
+    let pebble = fixture.client();
+    let base = "services:\n  web:\n    override: replace\n    command: sleep 1000\n";
+    pebble.add_layer("base", &layer(base), false).unwrap();
+    let target = |location: &str, services: &[&str], labels: &[(&str, &str)]| LogTarget {
+        r#override: "replace".into(),
+        r#type: "loki".into(),
+        location: location.into(),
+        services: services.iter().map(|s| s.to_string()).collect(),
+        labels: map(labels),
+    };
+    let forwarding = |targets: &[(&str, LogTarget)]| Layer {
+        log_targets: targets
+            .iter()
+            .map(|(name, t)| (name.to_string(), t.clone()))
+            .collect(),
+        ..Layer::default()
+    };
+    // Nothing listens on port 9: Pebble only sends when there are logs to send.
+    let loki0 = target(
+        "http://127.0.0.1:9/loki/api/v1/push",
+        &["all"],
+        &[("juju_unit", "a/0")],
+    );
+    let loki1 = target("http://127.0.0.1:9/l1", &["all"], &[("product", "Juju")]);
+    let both = forwarding(&[("loki/0", loki0.clone()), ("loki/1", loki1.clone())]);
+    pebble.add_layer("fwd", &both, false).unwrap();
+    assert_eq!(pebble.plan().unwrap().log_targets, both.log_targets);
+
+    // A layer combined into the label without loki/0 keeps it: only an override
+    // disables it (`-all` forwards no service; any location is accepted).
+    let disabled = target("(removed)", &["-all"], &[]);
+    pebble
+        .add_layer("fwd", &forwarding(&[("loki/0", disabled.clone())]), true)
+        .unwrap();
+    let plan = pebble.plan().unwrap();
+    assert_eq!(plan.log_targets["loki/0"], disabled);
+    assert_eq!(plan.log_targets["loki/1"], loki1);
+    // And enabled again the same way.
+    pebble
+        .add_layer("fwd", &forwarding(&[("loki/0", loki0.clone())]), true)
+        .unwrap();
+    assert_eq!(pebble.plan().unwrap().log_targets["loki/0"], loki0);
 }
 
 #[test]
