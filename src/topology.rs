@@ -2,10 +2,13 @@
 //! as the `cosl` library's `JujuTopology` defines it.
 
 use juju_rs_ops::model::Model;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// The charm's name (`name` in `metadata.yaml`; the libraries' `charm_name`).
 pub const CHARM_NAME: &str = "kratos";
+
+/// Where an alert rule's expression selects this application (the libraries' placeholder).
+pub const TOPOLOGY_PLACEHOLDER: &str = "%%juju_topology%%";
 
 /// Where this unit sits in Juju.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +44,18 @@ impl Topology {
         format!("{}_{short_uuid}_{}", self.model, self.application)
     }
 
-    /// The label matchers selecting this application's telemetry, as a LogQL or PromQL
-    /// selector's inside (Juju names need no escaping).
+    /// The label matchers selecting this application's telemetry, as the inside of a
+    /// PromQL or LogQL selector (values as Go string literals, escaped).
     pub fn matchers(&self) -> String {
-        format!(
-            r#"juju_model="{}",juju_model_uuid="{}",juju_application="{}""#,
-            self.model, self.model_uuid, self.application
-        )
+        [
+            ("juju_model", &self.model),
+            ("juju_model_uuid", &self.model_uuid),
+            ("juju_application", &self.application),
+        ]
+        .iter()
+        .map(|(label, value)| format!("{label}={}", quoted(value)))
+        .collect::<Vec<_>>()
+        .join(",")
     }
 
     /// The labels every alert rule carries (added when a rule lacks them).
@@ -89,6 +97,93 @@ pub(crate) fn test_topology() -> Topology {
         unit: "kratos/0".into(),
         charm_name: CHARM_NAME.into(),
     }
+}
+
+/// A PromQL/LogQL string literal.
+fn quoted(value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("\"{escaped}\"")
+}
+
+/// Alert rule files (name, YAML text) with the topology applied, as the COS libraries send
+/// them: `{"groups": [...]}`, each group named `<identifier>_<group>_<suffix>` (characters
+/// outside `[A-Za-z0-9_:]` as `_`), the matchers in place of [`TOPOLOGY_PLACEHOLDER`], the
+/// topology's labels added to every rule that lacks them. The error names the file.
+pub fn alert_rules(
+    files: &[(&str, &str)],
+    topology: &Topology,
+    suffix: &str,
+) -> Result<Value, String> {
+    let mut groups = Vec::new();
+    for (file, text) in files {
+        let parsed: Value =
+            serde_yaml_ng::from_str(text).map_err(|e| format!("{file} is not YAML: {e}"))?;
+        let Some(Value::Array(file_groups)) = parsed.get("groups") else {
+            return Err(format!("{file} has no list of groups"));
+        };
+        for group in file_groups {
+            let group = group_for(group, topology, suffix).map_err(|e| format!("{file}: {e}"))?;
+            groups.push(group);
+        }
+    }
+    Ok(json!({ "groups": groups }))
+}
+
+/// One group with the topology applied.
+fn group_for(group: &Value, topology: &Topology, suffix: &str) -> Result<Value, String> {
+    let name = group
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or("a group has no name")?;
+    let Some(Value::Array(rules)) = group.get("rules") else {
+        return Err(format!("group {name} has no list of rules"));
+    };
+    let rules = rules
+        .iter()
+        .map(|rule| rule_for(rule, topology).map_err(|e| format!("group {name}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let full_name: String = format!("{}_{name}_{suffix}", topology.identifier())
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Ok(json!({ "name": full_name, "rules": rules }))
+}
+
+/// One rule with the topology applied.
+fn rule_for(rule: &Value, topology: &Topology) -> Result<Value, String> {
+    let Value::Object(fields) = rule else {
+        return Err("a rule is not a mapping".into());
+    };
+    let mut fields: Map<String, Value> = fields.clone();
+    let alert = fields
+        .get("alert")
+        .and_then(Value::as_str)
+        .ok_or("a rule has no alert name")?
+        .to_string();
+    let expr = fields
+        .get("expr")
+        .and_then(Value::as_str)
+        .ok_or(format!("{alert} has no expr"))?
+        .replace(TOPOLOGY_PLACEHOLDER, &topology.matchers());
+    fields.insert("expr".into(), Value::String(expr));
+    let labels = fields
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(labels) = labels else {
+        return Err(format!("the labels of {alert} are not a mapping"));
+    };
+    for (label, value) in topology.rule_labels() {
+        labels
+            .entry(label)
+            .or_insert_with(|| Value::String(value.to_string()));
+    }
+    Ok(Value::Object(fields))
 }
 
 #[cfg(test)]

@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 
 use juju_rs_ops::model::{Bag, Model};
 use juju_rs_ops::pebble::{Layer, LogTarget, Plan};
-use serde_json::{json, Value};
+use serde_json::Value;
 use url::Url;
 
 use super::{http_url, Contribute, Databag, Integration, Reading};
 use crate::error::CharmError;
 use crate::inputs::Inputs;
-use crate::topology::Topology;
+use crate::topology::{self, Topology};
 use crate::workload::WorkloadSpec;
 
 /// The endpoint.
@@ -125,51 +125,12 @@ pub fn push_url(bag: &Databag) -> Result<Option<Url>, String> {
         .map_err(|bad| bad.message)
 }
 
-/// The rule file as the library sends it (pure): each group named
-/// `<model>_<uuid8>_<app>_<group>_alerts`, each rule labelled with the topology, the
-/// placeholder replaced by this application's matchers (the library leaves
-/// `job=~".+"` for Loki to narrow; ours are already narrow). JSON with sorted keys.
+/// The rule file as the library sends it (pure): groups named
+/// `<model>_<uuid8>_<app>_<group>_alerts`, rules labelled with the topology and narrowed to
+/// this application (the library leaves `job=~".+"` for Loki to narrow; ours are already
+/// narrow). JSON.
 pub fn alert_rules(source: &str, topology: &Topology) -> Result<String, String> {
-    let file: Value = serde_yaml_ng::from_str(source).map_err(|e| e.to_string())?;
-    let groups = file
-        .get("groups")
-        .and_then(Value::as_array)
-        .ok_or("the rule file has no list of groups")?;
-    let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
-        let name = group
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or("a rule group has no name")?;
-        let rules = group
-            .get("rules")
-            .and_then(Value::as_array)
-            .ok_or_else(|| format!("rule group {name} has no list of rules"))?;
-        let rules: Vec<Value> = rules.iter().map(|r| topology_rule(r, topology)).collect();
-        out.push(json!({
-            "name": format!("{}_{name}_alerts", topology.identifier()),
-            "rules": rules,
-        }));
-    }
-    Ok(json!({ "groups": out }).to_string())
-}
-
-fn topology_rule(rule: &Value, topology: &Topology) -> Value {
-    let mut rule = rule.clone();
-    if let Some(object) = rule.as_object_mut() {
-        if let Some(Value::String(expr)) = object.get_mut("expr") {
-            *expr = expr.replace("%%juju_topology%%", &topology.matchers());
-        }
-        let labels = object.entry("labels").or_insert_with(|| json!({}));
-        if let Some(labels) = labels.as_object_mut() {
-            for (name, value) in topology.rule_labels() {
-                labels
-                    .entry(name)
-                    .or_insert_with(|| Value::from(value.to_string()));
-            }
-        }
-    }
-    rule
+    topology::alert_rules(&[("loki rules", source)], topology, "alerts").map(|v| v.to_string())
 }
 
 /// The wanted log targets (pure): one per Loki unit, named after it, forwarding every
@@ -347,7 +308,7 @@ mod tests {
         let rules: Value =
             serde_json::from_str(&alert_rules(ALERT_RULES, &topology).unwrap()).unwrap();
         let group = &rules["groups"][0];
-        assert_eq!(group["name"], "iam_5e0e1e4f_kratos_kratos-logs_alerts");
+        assert_eq!(group["name"], "iam_5e0e1e4f_kratos_kratos_logs_alerts");
         let rule = &group["rules"][0];
         assert_eq!(rule["alert"], "KratosManyErrorLogs");
         let expr = rule["expr"].as_str().unwrap();

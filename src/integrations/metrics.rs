@@ -20,21 +20,18 @@
 use std::net::IpAddr;
 
 use juju_rs_ops::model::{Bag, Model};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{Databag, Integration, Reading};
 use crate::error::CharmError;
 use crate::inputs::Inputs;
+use crate::topology::{self, Topology};
 use crate::workload::ADMIN_PORT;
 
 /// The endpoint.
 pub const ENDPOINT: &str = "metrics-endpoint";
-/// The charm's name (metadata.yaml), for the `juju_charm` label.
-pub const CHARM_NAME: &str = "kratos";
 /// Where Kratos serves its Prometheus metrics, on the admin port.
 pub const METRICS_PATH: &str = "/admin/metrics/prometheus";
-/// What rule files hold in place of the topology's label matchers (cosl's placeholder).
-pub const TOPOLOGY_PLACEHOLDER: &str = "%%juju_topology%%";
 
 /// The charm's Prometheus rule files (name, YAML with `groups`), shipped in the binary.
 pub const RULE_FILES: [(&str, &str); 2] = [
@@ -47,69 +44,6 @@ pub const RULE_FILES: [(&str, &str); 2] = [
         include_str!("../../templates/prometheus_alert_rules/host_health.rules"),
     ),
 ];
-
-/// The Juju topology of this application, as COS labels it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topology<'a> {
-    /// `juju_model`.
-    pub model: &'a str,
-    /// `juju_model_uuid`.
-    pub model_uuid: &'a str,
-    /// `juju_application`.
-    pub application: &'a str,
-    /// The unit writing (the leader), for `scrape_metadata`.
-    pub unit: &'a str,
-    /// `juju_charm`.
-    pub charm_name: &'a str,
-}
-
-impl<'a> Topology<'a> {
-    /// This unit's topology.
-    pub fn of(model: &'a Model) -> Topology<'a> {
-        Topology {
-            model: model.model_name(),
-            model_uuid: model.model_uuid(),
-            application: model.app_name(),
-            unit: model.unit_name(),
-            charm_name: CHARM_NAME,
-        }
-    }
-
-    /// cosl's identifier: `<model>_<first 8 of the uuid>_<application>`.
-    pub fn identifier(&self) -> String {
-        let short: String = self.model_uuid.chars().take(8).collect();
-        format!("{}_{short}_{}", self.model, self.application)
-    }
-
-    /// The label matchers every expression gets (PromQL, values escaped).
-    pub fn matchers(&self) -> String {
-        [
-            ("juju_model", self.model),
-            ("juju_model_uuid", self.model_uuid),
-            ("juju_application", self.application),
-        ]
-        .iter()
-        .map(|(label, value)| format!("{label}={}", promql_string(value)))
-        .collect::<Vec<_>>()
-        .join(",")
-    }
-
-    /// The labels every rule gets (unless it sets them itself).
-    pub fn labels(&self) -> [(&'static str, &'a str); 4] {
-        [
-            ("juju_model", self.model),
-            ("juju_model_uuid", self.model_uuid),
-            ("juju_application", self.application),
-            ("juju_charm", self.charm_name),
-        ]
-    }
-}
-
-/// A PromQL string literal.
-fn promql_string(value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    format!("\"{escaped}\"")
-}
 
 /// The integration: it only publishes.
 pub struct MetricsEndpoint;
@@ -199,7 +133,7 @@ pub fn scrape_jobs() -> Value {
 }
 
 /// `scrape_metadata`: the topology of the writing unit.
-pub fn scrape_metadata(topology: &Topology<'_>) -> Value {
+pub fn scrape_metadata(topology: &Topology) -> Value {
     json!({
         "model": topology.model,
         "model_uuid": topology.model_uuid,
@@ -210,7 +144,7 @@ pub fn scrape_metadata(topology: &Topology<'_>) -> Value {
 }
 
 /// The application bag (pure); the error says which rule file is broken.
-pub fn app_bag(topology: &Topology<'_>) -> Result<Databag, String> {
+pub fn app_bag(topology: &Topology) -> Result<Databag, String> {
     Ok([
         ("scrape_jobs", scrape_jobs().to_string()),
         ("scrape_metadata", scrape_metadata(topology).to_string()),
@@ -221,95 +155,27 @@ pub fn app_bag(topology: &Topology<'_>) -> Result<Databag, String> {
     .collect())
 }
 
-/// `alert_rules`: `{"groups": [...]}` from [`RULE_FILES`], each group named as cosl does
-/// (`<identifier>_<group>_rules`, characters outside `[A-Za-z0-9_:]` as `_`), the
-/// topology's matchers in place of [`TOPOLOGY_PLACEHOLDER`] and its labels added to every
-/// rule that does not set them. The error says which file or group is broken.
-pub fn alert_rules(topology: &Topology<'_>) -> Result<Value, String> {
-    let mut groups = Vec::new();
-    for (file, text) in RULE_FILES {
-        let parsed: Value =
-            serde_yaml_ng::from_str(text).map_err(|e| format!("{file} is not YAML: {e}"))?;
-        let Some(Value::Array(file_groups)) = parsed.get("groups") else {
-            return Err(format!("{file} has no list of groups"));
-        };
-        for group in file_groups {
-            groups.push(group_for(group, topology).map_err(|e| format!("{file}: {e}"))?);
-        }
-    }
-    Ok(json!({ "groups": groups }))
-}
-
-/// One group with the topology applied.
-fn group_for(group: &Value, topology: &Topology<'_>) -> Result<Value, String> {
-    let name = group
-        .get("name")
-        .and_then(Value::as_str)
-        .ok_or("a group has no name")?;
-    let Some(Value::Array(rules)) = group.get("rules") else {
-        return Err(format!("group {name} has no list of rules"));
-    };
-    let rules = rules
-        .iter()
-        .map(|rule| rule_for(rule, topology).map_err(|e| format!("group {name}: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let full_name: String = format!("{}_{name}_rules", topology.identifier())
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    Ok(json!({ "name": full_name, "rules": rules }))
-}
-
-/// One rule with the topology applied.
-fn rule_for(rule: &Value, topology: &Topology<'_>) -> Result<Value, String> {
-    let Value::Object(fields) = rule else {
-        return Err("a rule is not a mapping".into());
-    };
-    let mut fields: Map<String, Value> = fields.clone();
-    let alert = fields
-        .get("alert")
-        .and_then(Value::as_str)
-        .ok_or("a rule has no alert name")?
-        .to_string();
-    let expr = fields
-        .get("expr")
-        .and_then(Value::as_str)
-        .ok_or(format!("{alert} has no expr"))?
-        .replace(TOPOLOGY_PLACEHOLDER, &topology.matchers());
-    fields.insert("expr".into(), Value::String(expr));
-    let labels = fields
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let Value::Object(labels) = labels else {
-        return Err(format!("the labels of {alert} are not a mapping"));
-    };
-    for (label, value) in topology.labels() {
-        labels
-            .entry(label)
-            .or_insert_with(|| Value::String(value.to_string()));
-    }
-    Ok(Value::Object(fields))
+/// `alert_rules`: `{"groups": [...]}` from [`RULE_FILES`] with the topology applied
+/// ([`topology::alert_rules`]); the error says which file or group is broken.
+pub fn alert_rules(topology: &Topology) -> Result<Value, String> {
+    topology::alert_rules(&RULE_FILES, topology, "rules")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const IAM: Topology<'static> = Topology {
-        model: "iam",
-        model_uuid: "5e0e1e4f-1b1a-4a8e-9f0e-2c1d3b4a5f6e",
-        application: "kratos",
-        unit: "kratos/0",
-        charm_name: "kratos",
-    };
+    fn iam() -> Topology {
+        Topology {
+            model: "iam".into(),
+            model_uuid: "5e0e1e4f-1b1a-4a8e-9f0e-2c1d3b4a5f6e".into(),
+            application: "kratos".into(),
+            unit: "kratos/0".into(),
+            charm_name: "kratos".into(),
+        }
+    }
 
-    fn rules(topology: &Topology<'_>) -> Vec<Value> {
+    fn rules(topology: &Topology) -> Vec<Value> {
         let rules = alert_rules(topology).unwrap();
         rules["groups"]
             .as_array()
@@ -321,7 +187,7 @@ mod tests {
 
     #[test]
     fn the_rule_files_give_groups_named_by_the_topology() {
-        let rules = alert_rules(&IAM).unwrap();
+        let rules = alert_rules(&iam()).unwrap();
         let names: Vec<&str> = rules["groups"]
             .as_array()
             .unwrap()
@@ -337,8 +203,8 @@ mod tests {
             ]
         );
         let kratos_model = Topology {
-            model: "kratos-model",
-            ..IAM
+            model: "kratos-model".into(),
+            ..iam()
         };
         let rules = alert_rules(&kratos_model).unwrap();
         assert_eq!(
@@ -349,7 +215,7 @@ mod tests {
 
     #[test]
     fn every_rule_has_the_shape_the_matchers_and_the_labels() {
-        let all = rules(&IAM);
+        let all = rules(&iam());
         let alerts: Vec<&str> = all.iter().map(|r| r["alert"].as_str().unwrap()).collect();
         for expected in [
             "KratosUnitsDown",
@@ -368,7 +234,7 @@ mod tests {
             assert_eq!(expr.matches('{').count(), expr.matches(matchers).count());
             assert!(rule["for"].is_string() && rule["annotations"]["summary"].is_string());
             assert!(rule["labels"]["severity"].is_string());
-            for (label, value) in IAM.labels() {
+            for (label, value) in iam().rule_labels() {
                 assert_eq!(rule["labels"][label], value, "{rule}");
             }
             let keys: Vec<&String> = rule.as_object().unwrap().keys().collect();
@@ -378,7 +244,7 @@ mod tests {
 
     #[test]
     fn annotations_keep_their_go_templates_verbatim() {
-        let all = rules(&IAM);
+        let all = rules(&iam());
         let down = all.iter().find(|r| r["alert"] == "KratosDown").unwrap();
         assert!(down["annotations"]["summary"]
             .as_str()
@@ -389,15 +255,15 @@ mod tests {
     #[test]
     fn matcher_values_are_escaped() {
         let odd = Topology {
-            model: r#"a"b\c"#,
-            ..IAM
+            model: r#"a"b\c"#.into(),
+            ..iam()
         };
         assert!(odd.matchers().starts_with(r#"juju_model="a\"b\\c","#));
     }
 
     #[test]
     fn the_app_bag_holds_the_job_the_metadata_and_the_rules() {
-        let bag = app_bag(&IAM).unwrap();
+        let bag = app_bag(&iam()).unwrap();
         let jobs: Value = serde_json::from_str(&bag["scrape_jobs"]).unwrap();
         assert_eq!(
             jobs,
@@ -411,7 +277,7 @@ mod tests {
                    "application": "kratos", "unit": "kratos/0", "charm_name": "kratos"})
         );
         let rules: Value = serde_json::from_str(&bag["alert_rules"]).unwrap();
-        assert_eq!(rules, alert_rules(&IAM).unwrap());
+        assert_eq!(rules, alert_rules(&iam()).unwrap());
     }
 
     #[test]
