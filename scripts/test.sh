@@ -17,6 +17,9 @@ scripts/install-postgres.sh
 scripts/install-kratos.sh
 scripts/install-hydra.sh
 scripts/install-mailpit.sh
+# The observability backends: a tracing backend (OTLP) and a metrics scraper with its rule checker.
+scripts/install-jaeger.sh
+scripts/install-prometheus.sh
 scripts/install-python-ops.sh
 scripts/install-jsonnet.sh
 # A real Kubernetes API server and its etcd, for the charm's Kubernetes tests.
@@ -35,6 +38,10 @@ export KRATOS_BIN="$CHARM_KRATOS_BIN/kratos"
 # Peers of the end-to-end tests: an OIDC provider and an SMTP server with an HTTP API.
 export HYDRA_BIN="$CHARM_KRATOS_BIN/hydra"
 export MAILPIT_BIN="$CHARM_KRATOS_BIN/mailpit"
+# Observability backends: Jaeger (OTLP in, query API out), Prometheus and promtool.
+export JAEGER_BIN="$CHARM_KRATOS_BIN/jaeger"
+export PROMETHEUS_BIN="$CHARM_KRATOS_BIN/prometheus"
+export PROMTOOL_BIN="$CHARM_KRATOS_BIN/promtool"
 # The Kubernetes API server (and its store) the Kubernetes tests run (tests/common/kube.rs).
 export KUBE_APISERVER_BIN="$CHARM_KRATOS_BIN/kube-apiserver"
 export ETCD_BIN="$CHARM_KRATOS_BIN/etcd"
