@@ -142,8 +142,7 @@ fn no_otlp_http(app: &str, offered: &[&str]) -> Status {
     };
     Status::waiting(format!(
         "No tracing: {app} on {ENDPOINT} offers no {PROTOCOL} receiver (offered: {offered}); \
-         Kratos sends OTLP over HTTP: enable it on {app} or relate a provider that has it \
-         (e.g. tempo)"
+         Kratos sends OTLP over HTTP: enable that receiver on {app}"
     ))
 }
 
