@@ -176,7 +176,7 @@ fn run_migration(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Outcome, C
         Ok(version) => version,
         Err(failure) => return Ok(Err(failure)),
     };
-    let status: Status = charm::reconcile(ctx, kube)?;
+    let status: Status = charm::reconcile(ctx, kube)?.status;
     ctx.model.set_status(&status)?;
     let results = std::collections::BTreeMap::from([(
         "version".to_string(),

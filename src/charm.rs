@@ -22,9 +22,31 @@ use crate::migration::{self, MigrationTarget};
 use crate::topology::Topology;
 use crate::workload;
 
-/// Converges the unit and returns its status; `kube` is the Kubernetes API, if any.
-pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, CharmError> {
+/// What a converged hook ends with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Converged {
+    /// The unit's status.
+    pub status: Status,
+    /// The fingerprint of what Kubernetes held (none outside Kubernetes or unread).
+    pub cluster: Option<String>,
+}
+
+/// Converges the unit; `kube` is the Kubernetes API, if any.
+pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Converged, CharmError> {
     let inputs = Inputs::gather(ctx, kube)?;
+    let status = checklist(ctx, kube, &inputs)?;
+    Ok(Converged {
+        status,
+        cluster: inputs.cluster.ready().map(|c| c.fingerprint.clone()),
+    })
+}
+
+/// The checklist, from publishing to the workload's health.
+fn checklist(
+    ctx: &Context,
+    kube: Option<&dyn KubeApi>,
+    inputs: &Inputs,
+) -> Result<Status, CharmError> {
     inputs.publish(ctx)?;
     let blocking = inputs.statuses();
     let halted = blocking.iter().any(|s| s.kind > StatusKind::Active);
@@ -33,7 +55,7 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
         statuses.add(status);
     }
     if let Some(kube) = kube {
-        for notice in cluster::converge(kube, ctx.model.app_name(), &inputs) {
+        for notice in cluster::converge(kube, ctx.model.app_name(), inputs) {
             statuses.add(notice);
         }
     }
@@ -44,7 +66,7 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
         return Ok(statuses.winner());
     };
     // Logs are forwarded whatever else waits (they say why it waits).
-    forward_logs(ctx, pebble.as_ref(), &inputs)?;
+    forward_logs(ctx, pebble.as_ref(), inputs)?;
     ctx.model.set_ports(&[
         Port::tcp(workload::PUBLIC_PORT),
         Port::tcp(workload::ADMIN_PORT),
@@ -56,7 +78,7 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
         return Ok(statuses.winner());
     }
     // Inputs that are missing or invalid stop here: the last good workload keeps running.
-    let ready = Ready::of(&inputs);
+    let ready = Ready::of(inputs);
     let Some(ready) = ready.filter(|_| !halted) else {
         return Ok(statuses.winner());
     };
@@ -78,7 +100,7 @@ pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Status, Ch
         return Ok(statuses.winner());
     }
 
-    converge_workload(pebble.as_ref(), &inputs, &mut statuses)?;
+    converge_workload(pebble.as_ref(), inputs, &mut statuses)?;
     Ok(statuses.winner())
 }
 

@@ -9,6 +9,7 @@ use crate::cluster;
 use crate::error::CharmError;
 use crate::kubernetes::client::KubeClient;
 use crate::kubernetes::KubeApi;
+use crate::steady;
 
 /// Runs the charm for one event, with the in-cluster Kubernetes API (none outside
 /// Kubernetes).
@@ -41,7 +42,14 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
         }
         return Ok(());
     }
-    let status = charm::reconcile(ctx, kube)?;
-    ctx.model.set_status(&status)?;
-    Ok(())
+    let previous = steady::recorded(ctx)?;
+    if ctx.event.kind == EventKind::UpdateStatus {
+        if let Some(record) = &previous {
+            if steady::holds(ctx, record, kube)? {
+                return Ok(());
+            }
+        }
+    }
+    let converged = charm::reconcile(ctx, kube)?;
+    steady::finish(ctx, previous.as_ref(), &converged.status, converged.cluster)
 }

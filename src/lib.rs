@@ -24,5 +24,6 @@ pub mod migration;
 pub mod plan;
 pub mod secrets;
 pub mod sensitive;
+pub mod steady;
 pub mod topology;
 pub mod workload;

@@ -111,6 +111,13 @@ impl World {
         self.run(unit, &EventSpec::hook(name));
     }
 
+    /// A hook that converges in full. The tests change the model directly (where Juju
+    /// would run relation or secret hooks), so they converge with `config-changed`:
+    /// `update-status` takes the steady-state shortcut and is tested on its own.
+    fn converge(&mut self, unit: &str) {
+        self.hook(unit, "config-changed");
+    }
+
     fn status(&self, unit: &str) -> (String, String) {
         let status = &self.harness.state().unit(unit).expect("unit").status;
         (status.status.clone(), status.message.clone())
@@ -218,7 +225,7 @@ fn deploy_migrates_once_and_goes_active_with_the_courier_on_the_leader() {
 #[test]
 fn an_unchanged_config_neither_pushes_nor_restarts() {
     let mut world = World::active();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     world.hook(LEADER, "config-changed");
     assert_eq!(world.pushes(LEADER), 0);
     assert_eq!(world.fake(LEADER).service_restarts("kratos"), 0);
@@ -296,7 +303,7 @@ fn without_a_database_the_unit_blocks_and_kratos_stops() {
 fn database_pending_waits_and_changes_nothing() {
     let mut world = World::active();
     world.db_remote().clear();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(
         world.status(LEADER),
         ("waiting".into(), "Waiting for database creation".into())
@@ -308,7 +315,7 @@ fn database_pending_waits_and_changes_nothing() {
 fn database_partial_data_waits() {
     let mut world = World::active();
     world.db_remote().remove("password");
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "waiting");
     world.assert_workload_untouched(LEADER);
 }
@@ -319,7 +326,7 @@ fn database_garbage_endpoints_block_naming_the_relation_without_the_password() {
     world
         .db_remote()
         .insert("endpoints".into(), "not-an-endpoint".into());
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
     assert!(
@@ -354,7 +361,7 @@ fn database_credentials_from_a_secret_missing_or_incomplete() {
     world
         .db_remote()
         .insert("secret-user".into(), "secret:cs7bu5ou8jb6f8vv0cig".into());
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(
         world.status(LEADER),
         ("waiting".into(), "Waiting for database creation".into())
@@ -369,7 +376,7 @@ fn database_credentials_from_a_secret_missing_or_incomplete() {
     let partial_id = partial.id.clone();
     world.harness.state_mut().secrets.push(partial);
     world.db_remote().insert("secret-user".into(), partial_id);
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
     assert!(message.contains("pg-database"), "{message}");
@@ -407,7 +414,7 @@ fn a_follower_waits_for_the_cookie_secret_and_the_migration() {
         .unwrap()
         .app_data
         .clear();
-    world.hook(FOLLOWER, "update-status");
+    world.converge(FOLLOWER);
     assert_eq!(
         world.status(FOLLOWER),
         (
@@ -448,15 +455,15 @@ fn a_failing_kratos_version_waits_and_is_retried() {
         )
     );
     set_kratos_version(&world.fake(LEADER), "v1.3.1");
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
 }
 
 #[test]
 fn the_version_is_cached_for_the_life_of_the_container() {
     let mut world = World::active();
-    world.hook(LEADER, "update-status");
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
+    world.converge(LEADER);
     let version_execs = world
         .fake(LEADER)
         .exec_requests()
@@ -521,7 +528,7 @@ fn a_failed_migration_blocks_then_recovers() {
     world
         .fake(LEADER)
         .on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
 }
 
@@ -529,7 +536,7 @@ fn a_failed_migration_blocks_then_recovers() {
 fn a_crashed_service_is_started_again() {
     let mut world = World::active();
     world.fake(LEADER).set_service_state("kratos", "error");
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(
         world.fake(LEADER).service_state("kratos").as_deref(),
         Some("active")
@@ -541,7 +548,7 @@ fn a_crashed_service_is_started_again() {
 fn a_failing_ready_check_blocks_pointing_at_the_logs() {
     let mut world = World::active();
     world.fake(LEADER).set_check("ready", "down", 3);
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
     assert!(message.contains("kratos container logs"), "{message}");
@@ -611,7 +618,7 @@ fn hydra_complete_partial_and_garbage() {
         ("admin_endpoint", "http://hydra.m.svc:4445"),
         ("public_endpoint", "https://hydra.example.com"),
     ]));
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
     assert_eq!(
         world.env(LEADER)["OAUTH2_PROVIDER_URL"],
@@ -625,7 +632,7 @@ fn hydra_complete_partial_and_garbage() {
         "hydra".into(),
         BTreeMap::from([("admin_endpoint".into(), "http://other:4445".into())]),
     );
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "waiting");
     assert!(message.contains("hydra-endpoint-info") && message.contains("public_endpoint"));
@@ -640,7 +647,7 @@ fn hydra_complete_partial_and_garbage() {
             ("public_endpoint".into(), "https://h".into()),
         ]),
     );
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
     assert!(message.contains("admin_endpoint"), "{message}");
@@ -676,7 +683,7 @@ fn login_ui_complete_partial_and_conflicting() {
         .state_mut()
         .relations
         .push(login_ui_relation(3, &PAGES[..5]));
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "waiting");
     assert!(
@@ -691,7 +698,7 @@ fn login_ui_complete_partial_and_conflicting() {
         .state_mut()
         .relations
         .push(login_ui_relation(3, &PAGES));
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
     assert!(world
         .config(LEADER)
@@ -703,7 +710,7 @@ fn login_ui_complete_partial_and_conflicting() {
         .relations
         .push(login_ui_relation(4, &PAGES[..1]));
     world.fake(LEADER).clear_calls();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let (status, message) = world.status(LEADER);
     assert_eq!(status, "blocked");
     assert!(message.contains("more than one"), "{message}");
@@ -1148,7 +1155,7 @@ fn related_cas_are_pushed_once_and_restart_kratos_and_leave_with_the_relation() 
     );
 
     world.fake(LEADER).clear_calls();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     world.assert_workload_untouched(LEADER);
 
     world
@@ -1311,7 +1318,7 @@ fn an_ungranted_api_key_secret_blocks_and_leaves_the_workload_untouched() {
     // Granted: the next event renders it.
     let secret = world.harness.state_mut().secret_mut(&secret_id).unwrap();
     secret.grants.entry(9).or_default().insert("kratos".into());
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
     assert!(world
         .config(LEADER)
@@ -1423,7 +1430,7 @@ fn login_webhooks_of_several_relations_render_in_weight_order() {
         webhook_relation(10, LOGIN_HOOKS, "c", &before),
     ];
     world.harness.state_mut().relations.extend(relations);
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
     assert_eq!(
         world.hook_urls(LEADER, &["login", "after", "password"]),
@@ -2282,7 +2289,7 @@ fn metrics_alert_rules_have_the_rule_file_shape_and_the_topology_matchers() {
     }
     // Written once: an unchanged hook sends nothing.
     let before = world.harness.state().tool_calls.len();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     let sets = world.harness.state().tool_calls[before..]
         .iter()
         .filter(|c| c.tool == "relation-set")
@@ -2403,7 +2410,7 @@ fn every_unit_forwards_logs_to_each_loki_unit_and_stops_when_they_go() {
     );
     assert!(bag["alert_rules"].contains("juju_application"), "{bag:?}");
     world.fake(LEADER).clear_calls();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.log_layer_adds(LEADER), 0);
     world.assert_workload_untouched(LEADER);
 
@@ -2442,7 +2449,7 @@ fn every_unit_forwards_logs_to_each_loki_unit_and_stops_when_they_go() {
     assert_eq!(world.log_targets(LEADER).len(), 2);
     assert_eq!(world.status(LEADER).0, "active");
     world.fake(LEADER).clear_calls();
-    world.hook(LEADER, "update-status");
+    world.converge(LEADER);
     assert_eq!(world.log_layer_adds(LEADER), 0);
 }
 
@@ -2540,4 +2547,131 @@ fn the_leader_publishes_the_dashboard_once_with_the_references_identity() {
     world.hook(LEADER, "upgrade-charm");
     assert_eq!(world.relation_sets(LEADER), sets);
     assert_eq!(world.our_bag(GRAFANA_ID), bag);
+}
+
+// ---- update-status: the steady-state shortcut, and what must still be noticed ----
+
+impl World {
+    /// The tool calls `unit` made in the last hook (from `since` on).
+    fn tool_calls_since(&self, since: usize) -> Vec<String> {
+        self.harness.state().tool_calls[since..]
+            .iter()
+            .map(|c| c.tool.clone())
+            .collect()
+    }
+
+    fn tool_call_count(&self) -> usize {
+        self.harness.state().tool_calls.len()
+    }
+}
+
+#[test]
+fn a_steady_update_status_costs_two_tool_calls_and_two_pebble_requests() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    world.fake(LEADER).clear_calls();
+    let before = world.tool_call_count();
+    world.hook(LEADER, "update-status");
+    let tools = world.tool_calls_since(before);
+    assert_eq!(
+        tools,
+        ["state-get", "is-leader"],
+        "no status-set: it did not change"
+    );
+    let requests = world.fake(LEADER).calls();
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn a_leader_deposed_without_a_hook_stops_its_courier_on_update_status() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    // Leadership moves; the old leader gets no hook about it before update-status.
+    world.harness.state_mut().leader = Some(FOLLOWER.into());
+    world.hook(LEADER, "update-status");
+    assert_eq!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("inactive")
+    );
+}
+
+#[test]
+fn a_restarted_container_converges_in_full_on_update_status() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    // The container restarted: Pebble lost the charm's layer (Pebble's boot id is the
+    // node's and has not changed).
+    world.containers.insert(LEADER.into(), container("v1.3.1"));
+    world.hook(LEADER, "update-status");
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
+    );
+    assert_eq!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("active")
+    );
+    assert!(!world.config(LEADER).is_empty());
+}
+
+#[test]
+fn a_failing_workload_is_noticed_by_update_status() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    world.fake(LEADER).set_service_state("kratos", "error");
+    world.hook(LEADER, "update-status");
+    // The full path ran: it started Kratos again.
+    assert_eq!(
+        world.fake(LEADER).service_state("kratos").as_deref(),
+        Some("active")
+    );
+}
+
+#[test]
+fn the_status_is_written_only_when_it_changes() {
+    let mut world = World::active();
+    world.converge(LEADER);
+    let before = world.tool_call_count();
+    world.converge(LEADER);
+    assert!(
+        !world
+            .tool_calls_since(before)
+            .iter()
+            .any(|t| t == "status-set"),
+        "an unchanged status is not written again"
+    );
+    world.set_config("log_level", "nonsense");
+    let before = world.tool_call_count();
+    world.converge(LEADER);
+    assert!(world
+        .tool_calls_since(before)
+        .iter()
+        .any(|t| t == "status-set"));
+    assert_eq!(world.status(LEADER).0, "blocked");
+}
+
+#[test]
+fn a_hook_that_fails_records_nothing_and_its_retry_converges() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    let recorded = world.harness.state().unit(LEADER).unwrap().state.clone();
+    // Pushing the new config fails mid-convergence: the hook fails (Juju retries it).
+    world.set_config("log_level", "debug");
+    world.fake(LEADER).set_failing_pushes(true);
+    let state_before = world.harness.state().clone();
+    assert!(world
+        .try_run(LEADER, &EventSpec::hook("config-changed"))
+        .is_err());
+    // Juju discards a failed hook's writes.
+    *world.harness.state_mut() = ModelState {
+        config: state_before.config.clone(),
+        ..state_before
+    };
+    assert_eq!(world.harness.state().unit(LEADER).unwrap().state, recorded);
+    world.fake(LEADER).set_failing_pushes(false);
+    world.hook(LEADER, "config-changed");
+    assert!(world.config(LEADER).contains("level: debug"));
+    assert_eq!(world.status(LEADER).0, "active");
 }

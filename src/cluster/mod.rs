@@ -14,6 +14,8 @@ pub mod resources;
 
 use juju_rs_ops::Status;
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::core::v1::ConfigMap;
+use sha1::{Digest, Sha1};
 
 use crate::identity_schemas::IdentitySchemaSet;
 use crate::inputs::Inputs;
@@ -34,6 +36,9 @@ pub struct Cluster {
     pub missing_config_maps: Vec<&'static str>,
     /// What does not stop the rest (no trust).
     pub notices: Vec<Status>,
+    /// A digest of what was read (the ConfigMaps' data, the StatefulSet's generation,
+    /// resources and rollout): the update-status shortcut compares it (see `steady`).
+    pub fingerprint: String,
     /// The API refused to show the ConfigMaps (no trust): what they hold is unknown, so
     /// a Kratos already configured keeps its configuration (see `charm::reconcile`).
     pub unreadable: bool,
@@ -57,16 +62,61 @@ pub fn read(kube: &dyn KubeApi, app: &str) -> Reading<Cluster> {
             providers: Vec::new(),
             missing_config_maps: Vec::new(),
             notices: vec![untrusted(app, &detail)],
+            fingerprint: String::new(),
             unreadable: true,
         }),
         Err(e) => Reading::Waiting(format!("Waiting for the Kubernetes API: {e}")),
     }
 }
 
+/// The StatefulSet and the two ConfigMaps, each if it exists.
+type Objects = (Option<StatefulSet>, Option<ConfigMap>, Option<ConfigMap>);
+
+/// The three objects the charm reads.
+fn objects(kube: &dyn KubeApi, app: &str) -> Result<Objects, KubeError> {
+    Ok((
+        kube.stateful_set(app)?,
+        kube.config_map(configmaps::IDENTITY_SCHEMAS)?,
+        kube.config_map(configmaps::OIDC_PROVIDERS)?,
+    ))
+}
+
+/// A digest of what the charm depends on in those objects (the ConfigMaps' existence and
+/// data; the StatefulSet's uid, generation, spec and status).
+fn digest(
+    stateful_set: Option<&StatefulSet>,
+    schemas: Option<&ConfigMap>,
+    providers: Option<&ConfigMap>,
+) -> String {
+    let part = |cm: Option<&ConfigMap>| cm.map(|cm| cm.data.clone());
+    let sts = stateful_set.map(|s| {
+        (
+            s.metadata.uid.clone(),
+            s.metadata.generation,
+            s.spec.clone(),
+            s.status.clone(),
+        )
+    });
+    let text = serde_json::json!([part(schemas), part(providers), sts]).to_string();
+    Sha1::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The digest of what Kubernetes holds now (three reads), for the update-status shortcut.
+pub fn fingerprint(kube: &dyn KubeApi, app: &str) -> Result<String, KubeError> {
+    let (stateful_set, schemas, providers) = objects(kube, app)?;
+    Ok(digest(
+        stateful_set.as_ref(),
+        schemas.as_ref(),
+        providers.as_ref(),
+    ))
+}
+
 fn try_read(kube: &dyn KubeApi, app: &str) -> Result<Result<Cluster, String>, KubeError> {
-    let stateful_set = kube.stateful_set(app)?;
-    let schemas = kube.config_map(configmaps::IDENTITY_SCHEMAS)?;
-    let providers = kube.config_map(configmaps::OIDC_PROVIDERS)?;
+    let (stateful_set, schemas, providers) = objects(kube, app)?;
+    let fingerprint = digest(stateful_set.as_ref(), schemas.as_ref(), providers.as_ref());
     let missing_config_maps = [
         (configmaps::IDENTITY_SCHEMAS, schemas.is_none()),
         (configmaps::OIDC_PROVIDERS, providers.is_none()),
@@ -88,6 +138,7 @@ fn try_read(kube: &dyn KubeApi, app: &str) -> Result<Result<Cluster, String>, Ku
         providers,
         missing_config_maps,
         notices: Vec::new(),
+        fingerprint,
         unreadable: false,
     }))
 }

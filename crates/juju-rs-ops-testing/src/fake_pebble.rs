@@ -101,6 +101,8 @@ pub struct FakePebble {
 struct FakeState {
     /// `Some(socket)` makes every call fail like a missing socket.
     cannot_connect: Option<String>,
+    /// Pushes fail with Pebble's answer to a full disk (a fault in the middle of a hook).
+    failing_pushes: bool,
     version: String,
     layers: Vec<(String, Layer)>,
     plan: Plan,
@@ -165,6 +167,7 @@ impl FakePebble {
         FakePebble {
             state: RefCell::new(FakeState {
                 cannot_connect: None,
+                failing_pushes: false,
                 version: "v1.32.1".into(),
                 layers: Vec::new(),
                 plan: Plan::default(),
@@ -360,6 +363,12 @@ impl FakePebble {
         self.state.borrow_mut().calls.clear();
     }
 
+    /// Makes every push fail as Pebble does when the disk is full (the call is logged),
+    /// or succeed again.
+    pub fn set_failing_pushes(&self, failing: bool) {
+        self.state.borrow_mut().failing_pushes = failing;
+    }
+
     /// Logs the call, or fails it in cannot-connect mode.
     fn enter(&self, call: PebbleCall) -> Result<std::cell::RefMut<'_, FakeState>, PebbleError> {
         let mut state = self.state.borrow_mut();
@@ -513,6 +522,13 @@ impl Pebble for FakePebble {
         let mut state = self.enter(PebbleCall::Push {
             path: path.to_owned(),
         })?;
+        if state.failing_pushes {
+            return Err(PebbleError::Api {
+                status: 500,
+                kind: String::new(),
+                message: format!("write {path}: no space left on device"),
+            });
+        }
         state.write_file(path, content.to_vec(), options)
     }
 
