@@ -11,6 +11,9 @@ use crate::kubernetes::client::KubeClient;
 use crate::kubernetes::KubeApi;
 use crate::steady;
 
+/// The unit-state key of the relations remembered between hooks.
+pub const RELATION_CACHE_KEY: &str = "relations";
+
 /// Runs the charm for one event, with the in-cluster Kubernetes API (none outside
 /// Kubernetes).
 pub fn dispatch(ctx: &mut Context) -> Result<(), CharmError> {
@@ -42,6 +45,9 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
         }
         return Ok(());
     }
+    // Relations are remembered between hooks (Juju tells of every change with an event on
+    // the relation); see juju_rs_ops::model::relation_cache.
+    ctx.model.use_relation_cache(RELATION_CACHE_KEY)?;
     let previous = steady::recorded(ctx)?;
     if ctx.event.kind == EventKind::UpdateStatus {
         if let Some(record) = &previous {
@@ -51,5 +57,7 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
         }
     }
     let converged = charm::reconcile(ctx, kube)?;
-    steady::finish(ctx, previous.as_ref(), &converged.status, converged.cluster)
+    steady::finish(ctx, previous.as_ref(), &converged.status, converged.cluster)?;
+    ctx.model.save_relation_cache()?;
+    Ok(())
 }

@@ -30,6 +30,9 @@ const DB_PASSWORD: &str = "s3cr3t-pw";
 struct World {
     harness: Harness,
     containers: BTreeMap<String, FakePebbleConnector>,
+    /// Most tests change relations directly, without the relation events Juju would run:
+    /// the units' remembered relations are forgotten before each hook unless this is set.
+    keep_relation_cache: bool,
 }
 
 fn db_relation() -> Relation {
@@ -87,6 +90,15 @@ impl World {
                 .into_iter()
                 .map(|unit| (unit.to_string(), container("v1.3.1")))
                 .collect(),
+            keep_relation_cache: false,
+        }
+    }
+
+    /// Forgets what every unit remembers of the relations.
+    fn forget_relations(&mut self) {
+        for unit in self.harness.state_mut().units.values_mut() {
+            unit.state
+                .remove(charm_kratos::dispatch::RELATION_CACHE_KEY);
         }
     }
 
@@ -100,6 +112,9 @@ impl World {
     }
 
     fn try_run(&mut self, unit: &str, spec: &EventSpec) -> Result<(), String> {
+        if !self.keep_relation_cache {
+            self.forget_relations();
+        }
         let connector = Box::new(self.containers[unit].clone());
         self.harness.set_unit(unit);
         self.harness
@@ -1674,6 +1689,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Container, PodSpec, PodTemplateSpec}
 
 impl World {
     fn run_kube(&mut self, unit: &str, name: &str, kube: &InMemoryKube) {
+        if !self.keep_relation_cache {
+            self.forget_relations();
+        }
         let connector = Box::new(self.containers[unit].clone());
         self.harness.set_unit(unit);
         self.harness
@@ -2674,4 +2692,79 @@ fn a_hook_that_fails_records_nothing_and_its_retry_converges() {
     world.hook(LEADER, "config-changed");
     assert!(world.config(LEADER).contains("level: debug"));
     assert_eq!(world.status(LEADER).0, "active");
+}
+
+// ---- Relations remembered between hooks ----
+
+#[test]
+fn with_every_integration_related_a_config_change_reads_no_relation_again() {
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.relate(related(
+        INTERNAL_ROUTE_ID,
+        "internal-route",
+        "traefik_route",
+        "traefik-internal",
+        &[("external_host", "10.64.140.43"), ("scheme", "http")],
+    ));
+    world.relate(idp_relation());
+    world.relate(related(
+        INFO_ID,
+        "kratos-info",
+        "kratos_info",
+        "login-ui",
+        &[],
+    ));
+    world.relate(related(
+        CA_ID,
+        "receive-ca-cert",
+        "certificate_transfer",
+        "self-signed",
+        &[],
+    ));
+    world.relate(login_ui_relation(3, &PAGES));
+    world.relate(hydra_relation(&[
+        ("admin_endpoint", "http://hydra.m.svc:4445"),
+        ("public_endpoint", "https://hydra.example.com"),
+    ]));
+    world.converge(LEADER);
+    // From here on the unit remembers what it read, as between real hooks.
+    world.keep_relation_cache = true;
+    world.converge(LEADER);
+    world.set_config("log_level", "debug");
+    let before = world.tool_call_count();
+    world.hook(LEADER, "config-changed");
+    let tools = world.tool_calls_since(before);
+    assert!(world.config(LEADER).contains("level: debug"));
+    assert!(
+        !tools.iter().any(|t| t.starts_with("relation-")),
+        "no relation is read again: {tools:?}"
+    );
+    assert!(tools.len() <= 12, "{} calls: {tools:?}", tools.len());
+
+    // A relation event refreshes that relation.
+    world.set_remote(
+        PUBLIC_ROUTE_ID,
+        &[("external_host", "id.example.com"), ("scheme", "https")],
+    );
+    let relation = world
+        .harness
+        .state()
+        .relation(PUBLIC_ROUTE_ID)
+        .unwrap()
+        .clone();
+    world.run(LEADER, &EventSpec::relation("changed", &relation, None));
+    assert!(world.config(LEADER).contains("https://id.example.com/"));
+    // And a broken relation is gone.
+    world.run(LEADER, &EventSpec::relation("broken", &relation, None));
+    world
+        .harness
+        .state_mut()
+        .relations
+        .retain(|r| r.id != PUBLIC_ROUTE_ID);
+    world.hook(LEADER, "config-changed");
+    assert!(!world.config(LEADER).contains("id.example.com"));
 }

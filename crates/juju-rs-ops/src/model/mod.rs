@@ -35,6 +35,7 @@ mod decode;
 mod error;
 mod network;
 mod ports;
+pub mod relation_cache;
 mod relations;
 mod secrets;
 
@@ -74,6 +75,10 @@ pub struct Model {
     /// The relation being broken in a `relation-broken` event: hidden from
     /// [`Model::relations`], as ops does, so holistic code sees it gone.
     broken_relation: Option<u32>,
+    /// The event, for what a remembered relation snapshot still holds.
+    event: Event,
+    /// The unit-state key of the relation snapshot, once the charm opted in.
+    relation_cache_key: RefCell<Option<String>>,
     cache: RefCell<Cache>,
 }
 
@@ -116,6 +121,8 @@ impl Model {
             model_uuid: event.model_uuid.clone(),
             event_relation,
             broken_relation,
+            event: event.clone(),
+            relation_cache_key: RefCell::new(None),
             cache: RefCell::default(),
         }
     }
@@ -123,6 +130,48 @@ impl Model {
     /// The hook-tool runner this model uses (shared, e.g. to flush logs at the end).
     pub fn runner(&self) -> Rc<dyn ToolRunner> {
         Rc::clone(&self.runner)
+    }
+
+    /// Opts in to remembering relations across hooks in the unit's state under `key`
+    /// (see [`relation_cache`]): what an earlier successful hook read, and no event since
+    /// invalidated, is answered without hook tools. Call [`Model::save_relation_cache`]
+    /// at the end of a successful hook. Costs the `state-get` the model reads anyway.
+    pub fn use_relation_cache(&self, key: &str) -> Result<(), ModelError> {
+        *self.relation_cache_key.borrow_mut() = Some(key.to_string());
+        let Some(text) = self.state_value(key)? else {
+            return Ok(());
+        };
+        // An unreadable snapshot (another version's) is as good as none.
+        let Ok(snapshot) = serde_json::from_str::<relation_cache::Snapshot>(&text) else {
+            return Ok(());
+        };
+        let snapshot = snapshot.still_valid_for(&self.event, &self.app_name);
+        let mut cache = self.cache.borrow_mut();
+        for (endpoint, relations) in snapshot.relations() {
+            cache.relations.entry(endpoint).or_insert(relations);
+        }
+        for (key, bag) in snapshot.bags {
+            cache.databags.entry(key).or_insert(bag);
+        }
+        Ok(())
+    }
+
+    /// Stores what this hook knows of the relations (if the charm opted in with
+    /// [`Model::use_relation_cache`]), writing only when it changed. Returns whether it
+    /// wrote.
+    pub fn save_relation_cache(&self) -> Result<bool, ModelError> {
+        let Some(key) = self.relation_cache_key.borrow().clone() else {
+            return Ok(false);
+        };
+        let snapshot = {
+            let cache = self.cache.borrow();
+            relation_cache::Snapshot::of(&cache.relations, &cache.databags)
+        };
+        let text = String::from_utf8(encode_json(&snapshot)?).map_err(|e| ModelError::Invalid {
+            what: "relation snapshot".to_string(),
+            message: e.to_string(),
+        })?;
+        self.state_set(&Databag::from([(key, text)]))
     }
 
     /// This unit, e.g. `kratos/0`.

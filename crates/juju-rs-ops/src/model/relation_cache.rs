@@ -1,0 +1,201 @@
+//! Relations remembered across hooks, in the unit's server-side state (opt-in).
+//!
+//! Reading every relation costs `relation-ids` per endpoint, `relation-list` per relation
+//! and `relation-get` per databag: dozens of hook-tool calls for a charm with many
+//! integrations. Juju tells a unit about every change to a relation with an event on that
+//! relation, so what a hook read stays true until such an event:
+//! - `relation-created`/`-joined`/`-departed`/`-broken` and `relation-changed` on relation
+//!   R invalidate what is remembered of R (its membership and every bag), and of R's
+//!   endpoint's list of relations (except for `relation-changed`, which changes no
+//!   membership: only R's bags are dropped);
+//! - `leader-elected` and `leader-settings-changed` invalidate this application's own bags
+//!   (another unit led and may have written them);
+//! - `upgrade-charm` (the endpoints may have changed) and `install` drop everything.
+//!
+//! Everything else (config, secrets, Pebble, status, actions) is answered from the
+//! snapshot. A hook that fails has its state writes discarded by Juju, so the snapshot
+//! only ever holds what a successful hook saw. Secrets are never part of it; relation
+//! data is, so keep the unit state as private as the relation data itself is.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::relations::{BagKey, Databag, Relation};
+use crate::event::{Event, EventKind};
+
+/// What was read of the relations, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Snapshot {
+    /// Endpoint -> its relations.
+    pub relations: BTreeMap<String, Vec<StoredRelation>>,
+    /// Databags by (relation id, member, is-app).
+    pub bags: Vec<(BagKey, Databag)>,
+}
+
+/// A [`Relation`] as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredRelation {
+    pub id: u32,
+    pub remote_app: Option<String>,
+    pub remote_units: Vec<String>,
+}
+
+impl Snapshot {
+    /// The snapshot of what this dispatch knows.
+    pub fn of(
+        relations: &BTreeMap<String, Vec<Relation>>,
+        bags: &BTreeMap<BagKey, Databag>,
+    ) -> Snapshot {
+        Snapshot {
+            relations: relations
+                .iter()
+                .map(|(endpoint, list)| {
+                    let stored = list
+                        .iter()
+                        .map(|r| StoredRelation {
+                            id: r.id,
+                            remote_app: r.remote_app.clone(),
+                            remote_units: r.remote_units.clone(),
+                        })
+                        .collect();
+                    (endpoint.clone(), stored)
+                })
+                .collect(),
+            bags: bags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        }
+    }
+
+    /// What is still true for `event` (see the module's rules).
+    pub fn still_valid_for(mut self, event: &Event, app: &str) -> Snapshot {
+        match (&event.kind, &event.relation) {
+            (EventKind::UpgradeCharm | EventKind::Install, _) => return Snapshot::default(),
+            (EventKind::LeaderElected | EventKind::LeaderSettingsChanged, _) => {
+                self.bags
+                    .retain(|((_, member, is_app), _)| !(*is_app && member == app));
+            }
+            (EventKind::RelationChanged, Some(relation)) => {
+                self.bags.retain(|((id, _, _), _)| *id != relation.id);
+            }
+            (
+                EventKind::RelationCreated
+                | EventKind::RelationJoined
+                | EventKind::RelationDeparted
+                | EventKind::RelationBroken,
+                Some(relation),
+            ) => {
+                self.bags.retain(|((id, _, _), _)| *id != relation.id);
+                self.relations.remove(&relation.endpoint);
+            }
+            _ => {}
+        }
+        self
+    }
+
+    /// The relations of each endpoint, as the model caches them.
+    pub fn relations(&self) -> BTreeMap<String, Vec<Relation>> {
+        self.relations
+            .iter()
+            .map(|(endpoint, list)| {
+                let relations = list
+                    .iter()
+                    .map(|r| Relation {
+                        id: r.id,
+                        endpoint: endpoint.clone(),
+                        remote_app: r.remote_app.clone(),
+                        remote_units: r.remote_units.clone(),
+                    })
+                    .collect();
+                (endpoint.clone(), relations)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot() -> Snapshot {
+        let relation = |id: u32, endpoint: &str, app: &str| Relation {
+            id,
+            endpoint: endpoint.into(),
+            remote_app: Some(app.into()),
+            remote_units: vec![format!("{app}/0")],
+        };
+        let relations = BTreeMap::from([
+            ("db".to_string(), vec![relation(1, "db", "pg")]),
+            ("ui".to_string(), vec![relation(2, "ui", "web")]),
+        ]);
+        let bag = |id: u32, member: &str, is_app: bool| {
+            (
+                (id, member.to_string(), is_app),
+                Databag::from([("k".to_string(), "v".to_string())]),
+            )
+        };
+        let bags = BTreeMap::from([
+            bag(1, "pg", true),
+            bag(1, "kratos", true),
+            bag(2, "web", true),
+        ]);
+        Snapshot::of(&relations, &bags)
+    }
+
+    fn event(vars: &[(&str, &str)]) -> Event {
+        Event::from_vars(vars.iter().copied().chain([("JUJU_UNIT_NAME", "kratos/0")]))
+    }
+
+    #[test]
+    fn events_outside_relations_keep_everything() {
+        for hook in [
+            "config-changed",
+            "update-status",
+            "secret-changed",
+            "kratos-pebble-ready",
+        ] {
+            let kept = snapshot().still_valid_for(
+                &event(&[("JUJU_DISPATCH_PATH", &format!("hooks/{hook}"))]),
+                "kratos",
+            );
+            assert_eq!(kept, snapshot(), "{hook}");
+        }
+    }
+
+    #[test]
+    fn a_relation_event_drops_that_relation_only() {
+        let changed = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-changed"),
+            ("JUJU_RELATION", "db"),
+            ("JUJU_RELATION_ID", "db:1"),
+            ("JUJU_REMOTE_APP", "pg"),
+        ]);
+        let kept = snapshot().still_valid_for(&changed, "kratos");
+        assert!(kept.bags.iter().all(|((id, _, _), _)| *id == 2));
+        assert_eq!(kept.relations.len(), 2, "membership is unchanged");
+        let departed = event(&[
+            ("JUJU_DISPATCH_PATH", "hooks/db-relation-departed"),
+            ("JUJU_RELATION", "db"),
+            ("JUJU_RELATION_ID", "db:1"),
+            ("JUJU_REMOTE_UNIT", "pg/0"),
+        ]);
+        let kept = snapshot().still_valid_for(&departed, "kratos");
+        assert!(!kept.relations.contains_key("db"));
+        assert!(kept.relations.contains_key("ui"));
+    }
+
+    #[test]
+    fn leadership_drops_our_bags_and_an_upgrade_everything() {
+        let elected = event(&[("JUJU_DISPATCH_PATH", "hooks/leader-elected")]);
+        let kept = snapshot().still_valid_for(&elected, "kratos");
+        assert!(kept
+            .bags
+            .iter()
+            .all(|((_, member, _), _)| member != "kratos"));
+        assert_eq!(kept.bags.len(), 2);
+        let upgrade = event(&[("JUJU_DISPATCH_PATH", "hooks/upgrade-charm")]);
+        assert_eq!(
+            snapshot().still_valid_for(&upgrade, "kratos"),
+            Snapshot::default()
+        );
+    }
+}
