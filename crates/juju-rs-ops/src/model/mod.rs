@@ -165,7 +165,7 @@ impl Model {
         };
         let snapshot = {
             let cache = self.cache.borrow();
-            relation_cache::Snapshot::of(&cache.relations, &cache.databags)
+            relation_cache::Snapshot::of(&cache.relations, &cache.databags, &self.app_name)
         };
         let text = String::from_utf8(encode_json(&snapshot)?).map_err(|e| ModelError::Invalid {
             what: "relation snapshot".to_string(),

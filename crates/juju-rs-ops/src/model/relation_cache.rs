@@ -13,7 +13,9 @@
 //! - `upgrade-charm` (the endpoints may have changed) and `install` drop everything.
 //!
 //! Everything else (config, secrets, Pebble, status, actions) is answered from the
-//! snapshot. A hook that fails has its state writes discarded by Juju, so the snapshot
+//! snapshot. Peer relations are not remembered: the application's own units write them
+//! (one relation, a few calls), and what they hold (e.g. a migration record) is what a
+//! unit must never read stale. A hook that fails has its state writes discarded by Juju, so the snapshot
 //! only ever holds what a successful hook saw. Secrets are never part of it; relation
 //! data is, so keep the unit state as private as the relation data itself is.
 
@@ -42,14 +44,23 @@ pub(super) struct StoredRelation {
 }
 
 impl Snapshot {
-    /// The snapshot of what this dispatch knows.
+    /// The snapshot of what this dispatch knows (peer relations of `app` left out).
     pub fn of(
         relations: &BTreeMap<String, Vec<Relation>>,
         bags: &BTreeMap<BagKey, Databag>,
+        app: &str,
     ) -> Snapshot {
+        let is_peer = |r: &Relation| r.remote_app.as_deref() == Some(app);
+        let peer_ids: Vec<u32> = relations
+            .values()
+            .flatten()
+            .filter(|r| is_peer(r))
+            .map(|r| r.id)
+            .collect();
         Snapshot {
             relations: relations
                 .iter()
+                .filter(|(_, list)| !list.iter().any(is_peer))
                 .map(|(endpoint, list)| {
                     let stored = list
                         .iter()
@@ -62,7 +73,11 @@ impl Snapshot {
                     (endpoint.clone(), stored)
                 })
                 .collect(),
-            bags: bags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            bags: bags
+                .iter()
+                .filter(|((id, _, _), _)| !peer_ids.contains(id))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         }
     }
 
@@ -138,11 +153,26 @@ mod tests {
             bag(1, "kratos", true),
             bag(2, "web", true),
         ]);
-        Snapshot::of(&relations, &bags)
+        Snapshot::of(&relations, &bags, "kratos")
     }
 
     fn event(vars: &[(&str, &str)]) -> Event {
         Event::from_vars(vars.iter().copied().chain([("JUJU_UNIT_NAME", "kratos/0")]))
+    }
+
+    #[test]
+    fn peer_relations_are_not_remembered() {
+        let peers = BTreeMap::from([(
+            "peers".to_string(),
+            vec![Relation {
+                id: 0,
+                endpoint: "peers".into(),
+                remote_app: Some("kratos".into()),
+                remote_units: vec![],
+            }],
+        )]);
+        let bags = BTreeMap::from([((0, "kratos".to_string(), true), Databag::new())]);
+        assert_eq!(Snapshot::of(&peers, &bags, "kratos"), Snapshot::default());
     }
 
     #[test]
