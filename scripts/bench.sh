@@ -15,12 +15,12 @@ scripts/install-pebble.sh
 scripts/install-postgres.sh
 scripts/install-kratos.sh >/dev/null
 cargo build --quiet --release --bin charm-kratos
-cargo build --quiet -p juju-rs-ops-testing --bin juju-emulator
+cargo build --quiet --release -p juju-rs-ops-testing --bin juju-emulator
 cargo build --quiet --example bench_launcher
 static_dir=$(mktemp -d)
 trap 'rm -rf "$static_dir"' EXIT
 scripts/build-dispatch.sh "$static_dir/dispatch"
-export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/debug/juju-emulator"
+export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/release/juju-emulator"
 export CHARM_DISPATCH="$CARGO_TARGET_DIR/release/charm-kratos"
 export BENCH_LAUNCHER="$CARGO_TARGET_DIR/debug/examples/bench_launcher"
 export BENCH_STATIC_BIN="$static_dir/dispatch"
