@@ -9,7 +9,8 @@
 //!   its courier on its next hook);
 //! - Pebble runs `kratos`, and `courier` exactly on the leader (a restarted container has
 //!   lost the charm's layer, so this fails and the hook converges in full);
-//! - the ready check has no failures (otherwise the full path reports the health);
+//! - the ready check has no failures, or Kratos answers ready itself (otherwise the full
+//!   path reports the health);
 //! - what Kubernetes holds has the same fingerprint (the ConfigMaps change without a hook).
 //!
 //! Every other event can change an input and converges in full. Juju discards the state
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cluster;
 use crate::error::CharmError;
+use crate::kratos_api::{AdminClient, KratosAdmin};
 use crate::kubernetes::KubeApi;
 use crate::workload;
 
@@ -81,10 +83,13 @@ pub fn holds(
     if !running(workload::SERVICE) || running(workload::COURIER) != record.leader {
         return Ok(false);
     }
-    let healthy = pebble
+    // Pebble's check runs every 10 s, so right after a restart it still counts the
+    // failures of the stopped service: then Kratos's own readiness decides, as in the
+    // full path's health.
+    let checks_pass = pebble
         .checks(&[workload::READY_CHECK])
         .is_ok_and(|checks| checks.iter().all(|c| c.failures == 0));
-    if !healthy {
+    if !checks_pass && AdminClient::local().health_ready().is_err() {
         return Ok(false);
     }
     let cluster_now = match kube {
