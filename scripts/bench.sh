@@ -21,7 +21,8 @@ static_dir=$(mktemp -d)
 trap 'rm -rf "$static_dir"' EXIT
 scripts/build-dispatch.sh "$static_dir/dispatch"
 export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/release/juju-emulator"
-export CHARM_DISPATCH="$CARGO_TARGET_DIR/release/charm-kratos"
+# The dispatches run the static binary that ships in the .charm.
+export CHARM_DISPATCH="$static_dir/dispatch"
 export BENCH_LAUNCHER="$CARGO_TARGET_DIR/debug/examples/bench_launcher"
 export BENCH_STATIC_BIN="$static_dir/dispatch"
 cargo run --quiet --example bench -- "$@"
