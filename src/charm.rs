@@ -22,6 +22,27 @@ use crate::migration::{self, MigrationTarget};
 use crate::topology::Topology;
 use crate::workload;
 
+/// The unit-state key recording that the ports are open.
+const PORTS_OPENED: &str = "ports-opened";
+
+/// Opens Kratos's ports (once: only the charm opens or closes its ports, so what it
+/// recorded after opening them stays true; `opened-ports` is asked only until then).
+fn open_ports(ctx: &Context) -> Result<(), CharmError> {
+    let wanted = format!("{}/tcp,{}/tcp", workload::PUBLIC_PORT, workload::ADMIN_PORT);
+    if ctx.model.state_value(PORTS_OPENED)?.as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    ctx.model.set_ports(&[
+        Port::tcp(workload::PUBLIC_PORT),
+        Port::tcp(workload::ADMIN_PORT),
+    ])?;
+    ctx.model.state_set(&juju_rs_ops::Databag::from([(
+        PORTS_OPENED.to_string(),
+        wanted,
+    )]))?;
+    Ok(())
+}
+
 /// What a converged hook ends with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Converged {
@@ -67,10 +88,7 @@ fn checklist(
     };
     // Logs are forwarded whatever else waits (they say why it waits).
     forward_logs(ctx, pebble.as_ref(), inputs)?;
-    ctx.model.set_ports(&[
-        Port::tcp(workload::PUBLIC_PORT),
-        Port::tcp(workload::ADMIN_PORT),
-    ])?;
+    open_ports(ctx)?;
     if inputs.integrations.database.is_absent() {
         // Without a database Kratos cannot serve: this is how removing the pg-database
         // relation stops the service.

@@ -45,9 +45,6 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
         }
         return Ok(());
     }
-    // Relations are remembered between hooks (Juju tells of every change with an event on
-    // the relation); see juju_rs_ops::model::relation_cache.
-    ctx.model.use_relation_cache(RELATION_CACHE_KEY)?;
     let previous = steady::recorded(ctx)?;
     if ctx.event.kind == EventKind::UpdateStatus {
         if let Some(record) = &previous {
@@ -56,6 +53,9 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
             }
         }
     }
+    // Relations are remembered between hooks (Juju tells of every change with an event on
+    // the relation); see juju_rs_ops::model::relation_cache. The shortcut above reads none.
+    ctx.model.use_relation_cache(RELATION_CACHE_KEY)?;
     let converged = charm::reconcile(ctx, kube)?;
     steady::finish(ctx, previous.as_ref(), &converged.status, converged.cluster)?;
     ctx.model.save_relation_cache()?;

@@ -2774,3 +2774,19 @@ fn with_every_integration_related_a_config_change_reads_only_the_peer_relation_a
     world.hook(LEADER, "config-changed");
     assert!(!world.config(LEADER).contains("id.example.com"));
 }
+
+#[test]
+fn ports_are_opened_once_and_not_asked_again() {
+    let mut world = World::active();
+    let ports = &world.harness.state().unit(LEADER).unwrap().opened_ports;
+    assert_eq!(ports.len(), 2, "{ports:?}");
+    let before = world.tool_call_count();
+    world.converge(LEADER);
+    let tools = world.tool_calls_since(before);
+    assert!(
+        !tools
+            .iter()
+            .any(|t| t == "opened-ports" || t == "open-port"),
+        "{tools:?}"
+    );
+}
