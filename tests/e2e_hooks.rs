@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use common::{in_netns, kratos_bin, Deployment, Postgres, Relay, Workload, APP};
+use common::{in_netns, kratos_bin, rand_hex, tail, Deployment, Postgres, Relay, Workload, APP};
 use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
 use juju_rs_ops_testing::{ActionStatus, Outcomes};
 use serde_json::{json, Value};
@@ -330,41 +330,10 @@ impl Story {
     /// Plays postgresql-k8s: a superuser role and the requested database, the credentials
     /// in a secret granted over the relation.
     fn provide_database(&mut self, db_id: u32) {
-        let request = self
-            .d
-            .emulator
-            .state()
-            .expect("state")
-            .relation(db_id)
-            .expect("db relation")
-            .app_bag(APP);
-        let database = request["database"].clone();
-        let role = format!("relation_id_{db_id}");
-        let password = format!("pg-{}", rand_hex());
-        self.secrets.push(password.clone());
-        self.pg.sql(&format!(
-            "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
-        ));
-        self.pg.sql(&format!("CREATE DATABASE \"{database}\""));
-        let credentials = Secret::new(
-            SecretOwner::Application("postgresql-k8s".into()),
-            [("username", role.as_str()), ("password", password.as_str())],
-        )
-        .with_grant(db_id, APP);
-        let secret_user = credentials.id.clone();
-        self.d
-            .emulator
-            .update_state(|st| st.secrets.push(credentials))
-            .expect("add credentials");
-        self.publish(
-            db_id,
-            &[
-                ("endpoints", format!("127.0.0.1:{DB_PORT}")),
-                ("secret-user", secret_user),
-                ("database", database),
-                ("version", "15".into()),
-            ],
-        );
+        let (password, outcomes) =
+            common::provide_database(&mut self.d.emulator, &self.pg, db_id, DB_PORT);
+        self.secrets.push(password);
+        self.ok(outcomes);
     }
 }
 
@@ -432,15 +401,6 @@ fn http_in(netns: &str, method: &str, url: &str, body: Option<Value>) -> (u16, V
             Err(e) => (0, Value::String(e.to_string())),
         }
     })
-}
-
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn rand_hex() -> String {
-    format!("{:016x}", rand::random::<u64>())
 }
 
 /// The one request received, or a panic listing what came.

@@ -27,8 +27,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::kube::{KubeCluster, TRUSTED, UNTRUSTED};
-use common::{in_netns, kratos_bin, Deployment, Postgres, Relay, Workload, APP};
-use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
+use common::{in_netns, kratos_bin, rand_hex, tail, Deployment, Postgres, Relay, Workload, APP};
+use juju_rs_ops_testing::state::Relation;
 use juju_rs_ops_testing::Outcomes;
 use serde_json::{json, Value};
 
@@ -125,45 +125,9 @@ impl Story {
 
     /// Plays postgresql-k8s answering the leader's request on relation `db_id`.
     fn provide_database(&mut self, db_id: u32) {
-        let request = self
-            .d
-            .emulator
-            .state()
-            .expect("state")
-            .relation(db_id)
-            .expect("db relation")
-            .app_bag(APP);
-        let database = request["database"].clone();
-        let role = format!("relation_id_{db_id}");
-        let password = format!("pg-{}", rand_hex());
-        self.secrets.push(password.clone());
-        self.pg.sql(&format!(
-            "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
-        ));
-        self.pg.sql(&format!("CREATE DATABASE \"{database}\""));
-        let credentials = Secret::new(
-            SecretOwner::Application("postgresql-k8s".into()),
-            [("username", role.as_str()), ("password", password.as_str())],
-        )
-        .with_grant(db_id, APP);
-        let secret_user = credentials.id.clone();
-        self.d
-            .emulator
-            .update_state(|st| st.secrets.push(credentials))
-            .expect("add credentials");
-        let outcomes = self
-            .d
-            .emulator
-            .set_remote_app_data(
-                db_id,
-                [
-                    ("endpoints", format!("127.0.0.1:{DB_PORT}")),
-                    ("secret-user", secret_user),
-                    ("database", database),
-                    ("version", "15".into()),
-                ],
-            )
-            .expect("database created");
+        let (password, outcomes) =
+            common::provide_database(&mut self.d.emulator, &self.pg, db_id, DB_PORT);
+        self.secrets.push(password);
         self.ok(outcomes);
     }
 
@@ -276,15 +240,6 @@ fn http(netns: &str, method: &str, url: &str, body: Option<Value>) -> (u16, Valu
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, body)
     })
-}
-
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
-}
-
-fn rand_hex() -> String {
-    format!("{:016x}", rand::random::<u64>())
 }
 
 /// A schema whose `email` trait is the password identifier, as Kratos expects.

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{in_netns, kratos_bin, Deployment, Postgres, Relay, Workload, APP};
+use common::{in_netns, kratos_bin, tail, Deployment, Postgres, Relay, Workload, APP};
 use juju_rs_ops::pebble::Pebble;
 use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
 use juju_rs_ops_testing::Outcomes;
@@ -402,45 +402,9 @@ impl Story {
     /// Plays postgresql-k8s answering the leader's request on relation `db_id` (as
     /// tests/e2e.rs does), with a superuser role so the charm migrates in the hook.
     fn provide_database(&mut self, db_id: u32) {
-        let request = self
-            .d
-            .emulator
-            .state()
-            .expect("state")
-            .relation(db_id)
-            .expect("db relation")
-            .app_bag(APP);
-        let database = request["database"].clone();
-        let role = format!("relation_id_{db_id}");
-        let password = format!("pg-{:016x}", rand::random::<u64>());
-        self.secrets.push(password.clone());
-        self.pg.sql(&format!(
-            "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
-        ));
-        self.pg.sql(&format!("CREATE DATABASE \"{database}\""));
-        let credentials = Secret::new(
-            SecretOwner::Application("postgresql-k8s".into()),
-            [("username", role.as_str()), ("password", password.as_str())],
-        )
-        .with_grant(db_id, APP);
-        let secret_user = credentials.id.clone();
-        self.d
-            .emulator
-            .update_state(|st| st.secrets.push(credentials))
-            .expect("add credentials");
-        let outcomes = self
-            .d
-            .emulator
-            .set_remote_app_data(
-                db_id,
-                [
-                    ("endpoints", format!("127.0.0.1:{DB_PORT}")),
-                    ("secret-user", secret_user),
-                    ("database", database),
-                    ("version", "15".into()),
-                ],
-            )
-            .expect("database created");
+        let (password, outcomes) =
+            common::provide_database(&mut self.d.emulator, &self.pg, db_id, DB_PORT);
+        self.secrets.push(password);
         self.ok(outcomes);
     }
 
@@ -511,11 +475,6 @@ impl Story {
     fn logs(&self, unit: usize) -> String {
         tail(&self.d.workloads[unit].pebble.log())
     }
-}
-
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 #[test]

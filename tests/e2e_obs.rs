@@ -37,9 +37,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, in_netns, kratos_bin, Deployment, Postgres, Relay, Workload, APP};
+use common::{free_port, in_netns, kratos_bin, tail, Deployment, Postgres, Relay, Workload, APP};
 use juju_rs_ops::pebble::Pebble as _;
-use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
+use juju_rs_ops_testing::state::Relation;
 use juju_rs_ops_testing::Outcomes;
 use serde_json::{json, Value};
 
@@ -541,40 +541,9 @@ impl Story {
     /// Plays postgresql-k8s: a superuser role and the requested database, the credentials
     /// in a secret granted over the relation.
     fn provide_database(&mut self, db_id: u32) {
-        let request = self
-            .d
-            .emulator
-            .state()
-            .expect("state")
-            .relation(db_id)
-            .expect("db relation")
-            .app_bag(APP);
-        let database = request["database"].clone();
-        let role = format!("relation_id_{db_id}");
-        let password = format!("pg-{:016x}", rand::random::<u64>());
-        self.pg.sql(&format!(
-            "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
-        ));
-        self.pg.sql(&format!("CREATE DATABASE \"{database}\""));
-        let credentials = Secret::new(
-            SecretOwner::Application("postgresql-k8s".into()),
-            [("username", role.as_str()), ("password", password.as_str())],
-        )
-        .with_grant(db_id, APP);
-        let secret_user = credentials.id.clone();
-        self.d
-            .emulator
-            .update_state(|st| st.secrets.push(credentials))
-            .expect("add credentials");
-        self.publish(
-            db_id,
-            &[
-                ("endpoints", format!("127.0.0.1:{DB_PORT}")),
-                ("secret-user", secret_user),
-                ("database", database),
-                ("version", "15".into()),
-            ],
-        );
+        let (_password, outcomes) =
+            common::provide_database(&mut self.d.emulator, &self.pg, db_id, DB_PORT);
+        self.ok(outcomes);
     }
 }
 
@@ -636,11 +605,6 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
         }
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-fn tail(log: &str) -> String {
-    let lines: Vec<&str> = log.lines().collect();
-    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// Every string in a span (operation name, tag values): where a request's path shows.

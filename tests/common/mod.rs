@@ -325,3 +325,61 @@ pub fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + '
     .join()
     .expect("the thread in the network namespace panicked")
 }
+
+/// Plays postgresql-k8s answering the leader's request on relation `db_id`: a SUPERUSER role
+/// for the relation (the charm asks for it) with a random password, the requested database,
+/// the credentials in a Juju secret granted over the relation, then its application bag
+/// pointing at `127.0.0.1:<db_port>` (where a relay reaches `pg` from the pod). Returns the
+/// password (for the leak checks) and the hooks the answer ran.
+pub fn provide_database(
+    emulator: &mut Emulator,
+    pg: &Postgres,
+    db_id: u32,
+    db_port: u16,
+) -> (String, Outcomes) {
+    let request = emulator
+        .state()
+        .expect("state")
+        .relation(db_id)
+        .expect("db relation")
+        .app_bag(APP);
+    let database = request["database"].clone();
+    let role = format!("relation_id_{db_id}");
+    let password = format!("pg-{}", rand_hex());
+    pg.sql(&format!(
+        "CREATE ROLE {role} LOGIN SUPERUSER PASSWORD '{password}'"
+    ));
+    pg.sql(&format!("CREATE DATABASE \"{database}\""));
+    let credentials = juju_rs_ops_testing::state::Secret::new(
+        juju_rs_ops_testing::state::SecretOwner::Application("postgresql-k8s".into()),
+        [("username", role.as_str()), ("password", password.as_str())],
+    )
+    .with_grant(db_id, APP);
+    let secret_user = credentials.id.clone();
+    emulator
+        .update_state(|st| st.secrets.push(credentials))
+        .expect("add credentials");
+    let outcomes = emulator
+        .set_remote_app_data(
+            db_id,
+            [
+                ("endpoints", format!("127.0.0.1:{db_port}")),
+                ("secret-user", secret_user),
+                ("database", database),
+                ("version", "15".into()),
+            ],
+        )
+        .expect("database created");
+    (password, outcomes)
+}
+
+/// The last 40 lines of a log, for failure messages.
+pub fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// 16 random hex digits (unique names and passwords).
+pub fn rand_hex() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
