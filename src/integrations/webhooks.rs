@@ -142,10 +142,7 @@ impl Integration for RegistrationWebhooks {
     type Data = RegistrationHooks;
 
     fn read(model: &Model) -> Result<Reading<RegistrationHooks>, CharmError> {
-        Ok(match read(model, &REGISTRATION)? {
-            Reading::Ready(hooks) => Reading::Ready(RegistrationHooks(hooks)),
-            other => retype(other),
-        })
+        Ok(read(model, &REGISTRATION)?.map(RegistrationHooks))
     }
 }
 
@@ -153,10 +150,7 @@ impl Integration for LoginWebhooks {
     type Data = LoginHooks;
 
     fn read(model: &Model) -> Result<Reading<LoginHooks>, CharmError> {
-        Ok(match read(model, &LOGIN)? {
-            Reading::Ready(hooks) => Reading::Ready(LoginHooks(hooks)),
-            other => retype(other),
-        })
+        Ok(read(model, &LOGIN)?.map(LoginHooks))
     }
 }
 
