@@ -696,7 +696,9 @@ pub struct ModelState {
     pub leader_settings: BTreeMap<String, String>,
     /// The action being run, with what the action tools wrote.
     pub action: Option<ActionRun>,
-    /// Every hook-tool call, in order.
+    /// Every hook-tool call, in order. Kept beside the state file, in `<state>.calls` (one
+    /// JSON line a call), so a hook tool appends its call without rewriting the model.
+    #[serde(skip)]
     pub tool_calls: Vec<ToolCall>,
 }
 
@@ -892,8 +894,15 @@ impl ModelState {
         self.tool_calls.iter().filter(move |c| c.unit == unit)
     }
 
-    /// Reads a state file.
+    /// Reads a state file and its log of tool calls.
     pub fn load(path: &Path) -> Result<ModelState, StateError> {
+        let mut state = ModelState::load_model(path)?;
+        state.tool_calls = read_calls(&calls_path(path))?;
+        Ok(state)
+    }
+
+    /// Reads a state file without its log of tool calls.
+    fn load_model(path: &Path) -> Result<ModelState, StateError> {
         let text = std::fs::read(path).map_err(|source| StateError::Io {
             action: "read",
             path: path.to_path_buf(),
@@ -905,31 +914,23 @@ impl ModelState {
         })
     }
 
-    /// Writes a state file atomically: a temporary file in the same directory, then a
-    /// rename over the old one, so a reader never sees half a state.
+    /// Writes a state file and its log of tool calls, each atomically: a temporary file in
+    /// the same directory, then a rename over the old one, so a reader never sees half a
+    /// state.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
+        self.save_model(path)?;
+        let mut log = Vec::new();
+        for call in &self.tool_calls {
+            serde_json::to_writer(&mut log, call).map_err(StateError::Serialise)?;
+            log.push(b'\n');
+        }
+        write_atomically(&calls_path(path), &log)
+    }
+
+    /// Writes the state file alone.
+    fn save_model(&self, path: &Path) -> Result<(), StateError> {
         let text = serde_json::to_vec_pretty(self).map_err(StateError::Serialise)?;
-        let dir = path.parent().unwrap_or_else(|| Path::new("."));
-        let file_name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "state".into());
-        let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-        let io = |action: &'static str, p: &Path| {
-            let p = p.to_path_buf();
-            move |source| StateError::Io {
-                action,
-                path: p,
-                source,
-            }
-        };
-        let mut file = File::create(&tmp).map_err(io("create", &tmp))?;
-        // No fsync: the rename makes the new state atomic for other processes, and a
-        // test's state need not survive a power cut (hook tools are called per hook, and
-        // an fsync each would dominate their cost).
-        file.write_all(&text).map_err(io("write", &tmp))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(io("replace", path))
+        write_atomically(path, &text)
     }
 
     /// Runs `f` on the state in `path` under an exclusive lock (on `<path>.lock`, a file
@@ -939,32 +940,134 @@ impl ModelState {
         path: &Path,
         f: impl FnOnce(&mut ModelState) -> R,
     ) -> Result<R, StateError> {
-        let lock_path = lock_path(path);
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StateError::Io {
-                action: "open lock file",
-                path: lock_path.clone(),
-                source,
-            })?;
-        lock.lock().map_err(|source| StateError::Io {
-            action: "lock",
-            path: lock_path.clone(),
-            source,
-        })?;
+        let _lock = lock(path)?;
         let mut state = ModelState::load(path)?;
         let before = state.clone();
         let result = f(&mut state);
         if state != before {
             state.save(path)?;
         }
-        // Dropping the file releases the lock.
-        drop(lock);
         Ok(result)
     }
+
+    /// As [`ModelState::update_locked`] for one hook tool: `f` sees the model without the
+    /// earlier calls, the calls it records are appended to the log, and the state file is
+    /// rewritten only when the model itself changed. A read-only tool costs one read of
+    /// the state and one short append, as a call to a real unit agent changes nothing.
+    pub fn update_locked_appending_calls<R>(
+        path: &Path,
+        f: impl FnOnce(&mut ModelState) -> R,
+    ) -> Result<R, StateError> {
+        let _lock = lock(path)?;
+        let mut state = ModelState::load_model(path)?;
+        let before = state.clone();
+        let result = f(&mut state);
+        let calls = std::mem::take(&mut state.tool_calls);
+        if state != before {
+            state.save_model(path)?;
+        }
+        if !calls.is_empty() {
+            let mut log = Vec::new();
+            for call in &calls {
+                serde_json::to_writer(&mut log, call).map_err(StateError::Serialise)?;
+                log.push(b'\n');
+            }
+            let calls_file = calls_path(path);
+            let io = |action: &'static str| {
+                let p = calls_file.clone();
+                move |source| StateError::Io {
+                    action,
+                    path: p,
+                    source,
+                }
+            };
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&calls_file)
+                .map_err(io("open"))?
+                .write_all(&log)
+                .map_err(io("append to"))?;
+        }
+        Ok(result)
+    }
+}
+
+/// Takes the exclusive lock of the state in `path` (released when the file is dropped).
+fn lock(path: &Path) -> Result<File, StateError> {
+    let lock_path = lock_path(path);
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| StateError::Io {
+            action: "open lock file",
+            path: lock_path.clone(),
+            source,
+        })?;
+    lock.lock().map_err(|source| StateError::Io {
+        action: "lock",
+        path: lock_path,
+        source,
+    })?;
+    Ok(lock)
+}
+
+/// The log of tool calls beside the state in `path`.
+fn calls_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".calls");
+    PathBuf::from(name)
+}
+
+/// The tool calls logged in `path` (none if it does not exist).
+fn read_calls(path: &Path) -> Result<Vec<ToolCall>, StateError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(StateError::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            serde_json::from_str(l).map_err(|source| StateError::Corrupt {
+                path: path.to_path_buf(),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed over it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".into());
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let io = |action: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StateError::Io {
+            action,
+            path: p,
+            source,
+        }
+    };
+    let mut file = File::create(&tmp).map_err(io("create", &tmp))?;
+    // No fsync: the rename makes the new state atomic for other processes, and a test's
+    // state need not survive a power cut (hook tools are called per hook, and an fsync
+    // each would dominate their cost).
+    file.write_all(bytes).map_err(io("write", &tmp))?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(io("replace", path))
 }
 
 fn lock_path(path: &Path) -> PathBuf {
@@ -1043,6 +1146,52 @@ mod tests {
         assert_eq!(state.config["ratio"], 0.5);
         assert!(!state.config.contains_key("secret"));
         assert!(state.load_config_defaults("options: [1]").is_err());
+    }
+
+    #[test]
+    fn tool_calls_are_appended_beside_the_model_and_loaded_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut state = ModelState::new("kratos").with_unit("kratos/0");
+        state.tool_calls.push(ToolCall {
+            unit: "kratos/0".into(),
+            hook: "hooks/install".into(),
+            tool: "is-leader".into(),
+            args: vec![],
+        });
+        state.save(&path).unwrap();
+        let model_before = std::fs::read(&path).unwrap();
+        // A read-only tool: the model file is left alone, its call is appended.
+        let seen = ModelState::update_locked_appending_calls(&path, |s| {
+            s.tool_calls.push(ToolCall {
+                unit: "kratos/0".into(),
+                hook: "hooks/start".into(),
+                tool: "config-get".into(),
+                args: vec!["--format=json".into()],
+            });
+            s.units.len()
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+        assert_eq!(std::fs::read(&path).unwrap(), model_before);
+        // A writing tool: the model is saved, the log still appended.
+        ModelState::update_locked_appending_calls(&path, |s| {
+            s.tool_calls.push(ToolCall {
+                unit: "kratos/0".into(),
+                hook: "hooks/start".into(),
+                tool: "status-set".into(),
+                args: vec!["active".into()],
+            });
+            s.units.get_mut("kratos/0").unwrap().status.message = "ready".into();
+        })
+        .unwrap();
+        let loaded = ModelState::load(&path).unwrap();
+        let tools: Vec<&str> = loaded.tool_calls.iter().map(|c| c.tool.as_str()).collect();
+        assert_eq!(tools, ["is-leader", "config-get", "status-set"]);
+        assert_eq!(loaded.units["kratos/0"].status.message, "ready");
+        // Clearing the log through a full update empties it.
+        ModelState::update_locked(&path, |s| s.tool_calls.clear()).unwrap();
+        assert!(ModelState::load(&path).unwrap().tool_calls.is_empty());
     }
 
     #[test]

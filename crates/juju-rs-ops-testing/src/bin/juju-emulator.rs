@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         }
     }
     let ctx = ToolContext::from_env();
-    let outcome = ModelState::update_locked(&state_path, |state| {
+    let outcome = ModelState::update_locked_appending_calls(&state_path, |state| {
         run_tool(state, &ctx, &tool, &args, &stdin)
     });
     match outcome {
