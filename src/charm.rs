@@ -7,7 +7,7 @@
 //! stopping it.
 
 use juju_rs_ops::model::Port;
-use juju_rs_ops::pebble::Pebble;
+use juju_rs_ops::pebble::{Pebble, Remembering};
 use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
 
 use crate::cluster;
@@ -81,18 +81,20 @@ fn checklist(
         }
     }
 
-    let pebble = ctx.pebble(workload::CONTAINER);
-    let Some(container) = container::inspect(ctx, pebble.as_ref())? else {
+    let client = ctx.pebble(workload::CONTAINER);
+    // One hook reads the plan and the service states once, until it changes them.
+    let pebble = Remembering::new(client.as_ref());
+    let Some(container) = container::inspect(ctx, &pebble)? else {
         statuses.add(Status::waiting("Waiting for the kratos container"));
         return Ok(statuses.winner());
     };
     // Logs are forwarded whatever else waits (they say why it waits).
-    forward_logs(ctx, pebble.as_ref(), inputs)?;
+    forward_logs(ctx, &pebble, inputs)?;
     open_ports(ctx)?;
     if inputs.integrations.database.is_absent() {
         // Without a database Kratos cannot serve: this is how removing the pg-database
         // relation stops the service.
-        converge::stop(pebble.as_ref())?;
+        converge::stop(&pebble)?;
         return Ok(statuses.winner());
     }
     // Inputs that are missing or invalid stop here: the last good workload keeps running.
@@ -112,13 +114,13 @@ fn checklist(
         database: ready.database,
         version,
     };
-    let migration = migration::ensure(&ctx.model, pebble.as_ref(), &target, inputs.leader)?;
+    let migration = migration::ensure(&ctx.model, &pebble, &target, inputs.leader)?;
     if let Some(status) = migration.status() {
         statuses.add(status);
         return Ok(statuses.winner());
     }
 
-    converge_workload(pebble.as_ref(), inputs, &mut statuses)?;
+    converge_workload(&pebble, inputs, &mut statuses)?;
     Ok(statuses.winner())
 }
 

@@ -248,6 +248,44 @@ fn an_unchanged_config_neither_pushes_nor_restarts() {
 }
 
 #[test]
+fn a_hook_with_nothing_to_change_reads_the_plan_and_the_services_once() {
+    use juju_rs_ops_testing::PebbleCall;
+    let mut world = World::active();
+    world.hook(LEADER, "config-changed");
+    let calls = world.fake(LEADER).calls();
+    let plans = calls
+        .iter()
+        .filter(|c| matches!(c, PebbleCall::Plan))
+        .count();
+    let services = calls
+        .iter()
+        .filter(|c| matches!(c, PebbleCall::Services(_)))
+        .count();
+    assert_eq!((plans, services), (1, 1), "{calls:?}");
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn the_health_after_a_restart_reads_the_services_again() {
+    use juju_rs_ops_testing::PebbleCall;
+    let mut world = World::active();
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    let calls = world.fake(LEADER).calls();
+    let restart = calls
+        .iter()
+        .position(|c| matches!(c, PebbleCall::Restart(_)))
+        .expect("a restart");
+    assert!(
+        calls
+            .iter()
+            .skip(restart)
+            .any(|c| matches!(c, PebbleCall::Services(_))),
+        "{calls:?}"
+    );
+}
+
+#[test]
 fn a_config_change_restarts_kratos_and_the_courier_in_one_change() {
     let mut world = World::active();
     world.set_config("log_level", "debug");

@@ -4,9 +4,11 @@
 //! crate has an in-memory implementation (`FakePebble`) for in-process tests.
 
 mod client;
+mod remembering;
 mod types;
 
 pub use client::Client;
+pub use remembering::Remembering;
 pub use types::*;
 
 use std::time::Duration;
