@@ -311,6 +311,12 @@ struct Launched {
     own_cpu_us: Option<u64>,
     threads: Option<usize>,
     own_peak_rss_kb: Option<u64>,
+    /// Private anonymous memory at exit (heap, stack, written data).
+    #[serde(default)]
+    own_anon_kb: Option<u64>,
+    /// Resident pages of mapped files at exit (the binary's code and read-only data).
+    #[serde(default)]
+    own_file_kb: Option<u64>,
     tree_peak_rss_kb: u64,
     exit: i32,
 }
@@ -329,6 +335,9 @@ struct Run {
     own_cpu_ms: Option<f64>,
     threads: Option<usize>,
     peak_rss_kb: Option<u64>,
+    /// Of the resident memory at exit: private anonymous memory, and mapped file pages.
+    anon_kb: Option<u64>,
+    file_kb: Option<u64>,
     tree_peak_rss_kb: u64,
     tool_calls: usize,
     tools: BTreeMap<String, usize>,
@@ -402,6 +411,8 @@ impl Bench {
                 own_cpu_ms: l.own_cpu_us.map(|us| us as f64 / 1000.0),
                 threads: l.threads,
                 peak_rss_kb: l.own_peak_rss_kb,
+                anon_kb: l.own_anon_kb,
+                file_kb: l.own_file_kb,
                 tree_peak_rss_kb: l.tree_peak_rss_kb,
                 tool_calls: d.tool_calls.len(),
                 tools,
@@ -553,6 +564,8 @@ struct Summary {
     /// The charm process alone.
     own_cpu_ms: f64,
     peak_rss_kb: f64,
+    /// Private anonymous memory at exit.
+    anon_kb: f64,
     tool_calls: f64,
     pebble_requests: f64,
     pebble_changes: f64,
@@ -567,32 +580,40 @@ fn summarise(kind: &str, runs: &[&Run]) -> Summary {
         cpu_ms: of(&|r| r.cpu_ms),
         own_cpu_ms: of(&|r| r.own_cpu_ms.unwrap_or(f64::NAN)),
         peak_rss_kb: of(&|r| r.peak_rss_kb.map_or(f64::NAN, |kb| kb as f64)),
+        anon_kb: of(&|r| r.anon_kb.map_or(f64::NAN, |kb| kb as f64)),
         tool_calls: of(&|r| r.tool_calls as f64),
         pebble_requests: of(&|r| r.pebble_requests as f64),
         pebble_changes: of(&|r| r.pebble_changes as f64),
     }
 }
 
-/// Runs `argv` through the launcher [`FLOOR_RUNS`] times (writing to `out`): the medians,
+/// A process the floor runs: its argv, its whole environment and the exit code it must end
+/// with.
+struct Probe<'a> {
+    argv: &'a [&'a str],
+    env: &'a BTreeMap<String, String>,
+    exit: i32,
+}
+
+/// Runs the probe through the launcher [`FLOOR_RUNS`] times (writing to `out`): the medians,
 /// under the name `kind`.
-fn floor(
-    kind: &str,
-    launcher: &Path,
-    argv: &[&str],
-    env: &BTreeMap<String, String>,
-    out: &Path,
-) -> R<Summary> {
+fn floor(kind: &str, launcher: &Path, probe: &Probe, out: &Path) -> R<Summary> {
     let _ = std::fs::remove_file(out);
     for _ in 0..FLOOR_RUNS {
         let status = Command::new(launcher)
-            .args(argv)
+            .args(probe.argv)
             .env_clear()
-            .envs(env)
+            .envs(probe.env)
             .env("BENCH_LAUNCHER_OUT", out)
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .status()?;
-        if !status.success() {
-            return Err(format!("{argv:?} through the launcher failed: {status}").into());
+        if status.code() != Some(probe.exit) {
+            return Err(format!(
+                "{:?} through the launcher: {status}, expected exit {}",
+                probe.argv, probe.exit
+            )
+            .into());
         }
     }
     let launched: Vec<Launched> = std::fs::read_to_string(out)?
@@ -607,6 +628,7 @@ fn floor(
         cpu_ms: of(&|l| (l.user_us + l.sys_us) as f64 / 1000.0),
         own_cpu_ms: of(&|l| l.own_cpu_us.map_or(f64::NAN, |us| us as f64 / 1000.0)),
         peak_rss_kb: of(&|l| l.own_peak_rss_kb.map_or(f64::NAN, |kb| kb as f64)),
+        anon_kb: of(&|l| l.own_anon_kb.map_or(f64::NAN, |kb| kb as f64)),
         tool_calls: 0.0,
         pebble_requests: 0.0,
         pebble_changes: 0.0,
@@ -615,17 +637,27 @@ fn floor(
 
 fn print_summary_header() {
     println!(
-        "| {:<52} | {:>3} | {:>7} | {:>6} | {:>7} | {:>6} | {:>5} | {:>6} | {:>7} |",
-        "hook kind", "n", "wall ms", "cpu ms", "own cpu", "RSS MB", "tools", "Pebble", "changes"
+        "| {:<52} | {:>3} | {:>7} | {:>6} | {:>7} | {:>6} | {:>7} | {:>5} | {:>6} | {:>7} |",
+        "hook kind",
+        "n",
+        "wall ms",
+        "cpu ms",
+        "own cpu",
+        "RSS MB",
+        "anon MB",
+        "tools",
+        "Pebble",
+        "changes"
     );
     println!(
-        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
+        "|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|",
         "-".repeat(54),
         "-".repeat(4) + ":",
         "-".repeat(8) + ":",
         "-".repeat(7) + ":",
         "-".repeat(8) + ":",
         "-".repeat(7) + ":",
+        "-".repeat(8) + ":",
         "-".repeat(6) + ":",
         "-".repeat(7) + ":",
         "-".repeat(8) + ":"
@@ -634,13 +666,14 @@ fn print_summary_header() {
 
 fn print_summary_row(s: &Summary) {
     println!(
-        "| {:<52} | {:>3} | {:>7.1} | {:>6.1} | {:>7.1} | {:>6.2} | {:>5} | {:>6} | {:>7} |",
+        "| {:<52} | {:>3} | {:>7.1} | {:>6.1} | {:>7.1} | {:>6.2} | {:>7.2} | {:>5} | {:>6} | {:>7} |",
         s.kind,
         s.n,
         s.wall_ms,
         s.cpu_ms,
         s.own_cpu_ms,
         s.peak_rss_kb / 1024.0,
+        s.anon_kb / 1024.0,
         s.tool_calls,
         s.pebble_requests,
         s.pebble_changes
@@ -976,19 +1009,39 @@ fn bench() -> R<()> {
         "JUJU_EMULATOR_STATE".into(),
         b.juju.state_path().display().to_string(),
     );
+    let no_env = BTreeMap::new();
     let noop = floor(
         "no-op process (/bin/true)",
         &launcher,
-        &["/bin/true"],
-        &BTreeMap::new(),
+        &Probe {
+            argv: &["/bin/true"],
+            env: &no_env,
+            exit: 0,
+        },
         &floor_out,
     )?;
     let is_leader = b.juju.tools_dir().join("is-leader");
     let tool = floor(
         "one hook-tool call (the emulator's is-leader)",
         &launcher,
-        &[&is_leader.display().to_string(), "--format=json"],
-        &tool_env,
+        &Probe {
+            argv: &[&is_leader.display().to_string(), "--format=json"],
+            env: &tool_env,
+            exit: 0,
+        },
+        &floor_out,
+    )?;
+    // The charm binary itself, started outside Juju: it sets up, finds no hook, says so
+    // and exits 1. What it costs before doing any work.
+    let charm_path = charm_bin.display().to_string();
+    let charm_start = floor(
+        "the charm binary outside Juju (start, refuse, exit)",
+        &launcher,
+        &Probe {
+            argv: &[&charm_path],
+            env: &no_env,
+            exit: 1,
+        },
         &floor_out,
     )?;
     b.juju.update_state(|s| s.tool_calls.clear())?;
@@ -1053,7 +1106,7 @@ fn bench() -> R<()> {
     }
     println!("\n== Floor: medians of {FLOOR_RUNS} runs through the same launcher");
     print_summary_header();
-    for s in [&noop, &tool] {
+    for s in [&noop, &tool, &charm_start] {
         print_summary_row(s);
     }
     let charm_size = std::fs::metadata(&charm_bin)?.len();
@@ -1088,7 +1141,7 @@ fn bench() -> R<()> {
             "charm_binary": charm_bin.display().to_string(),
             "charm_binary_bytes": charm_size,
             "static_release_binary_bytes": static_size,
-            "floor": {"noop": noop, "hook_tool_is_leader": tool},
+            "floor": {"noop": noop, "hook_tool_is_leader": tool, "charm_start": charm_start},
             "medians": summaries,
             "targets": targets,
             "dispatches": b.runs,

@@ -13,9 +13,17 @@
 //!   for), the sum of /proc/<pid>/task/*/schedstat read at the same stop: exact for a
 //!   single-threaded child (the charm is: its async runtime is current-thread), a lower
 //!   bound otherwise (threads that ended before are not counted); `threads` at that stop;
+//! - `own_anon_kb`, `own_file_kb`: at the same stop, the child's resident memory split into
+//!   its private anonymous memory (heap, stack, written data) and the pages of files mapped
+//!   (its binary's code and read-only data, shared through the page cache with every other
+//!   process running the binary; the kernel maps them in fault-around blocks of 64 KiB, so
+//!   this counts more than the code actually run);
 //! - `tree_peak_rss_kb`: `wait4`'s `ru_maxrss`, the largest of the child and the processes
 //!   it waited for;
 //! - `exit`: the exit code (128 + signal when killed).
+//!
+//! With `BENCH_LAUNCHER_SMAPS=<file>`, the child's /proc/<pid>/smaps at that exit stop is
+//! copied to the file (which mappings hold the resident memory).
 //!
 //! The launcher itself is small and runs outside what it measures (a test process's memory
 //! would count in `ru_maxrss` of a vforked child). Only the child is traced, and only for
@@ -45,12 +53,12 @@ fn monotonic_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// `VmHWM` of /proc/<pid>/status, in kB.
-fn vm_hwm_kb(pid: libc::pid_t) -> Option<u64> {
+/// A field of /proc/<pid>/status in kB (`VmHWM`, `RssAnon`, `RssFile`).
+fn status_kb(pid: libc::pid_t, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -101,6 +109,8 @@ fn main() {
     }
 
     let mut own_peak_kb: Option<u64> = None;
+    let mut own_anon_kb: Option<u64> = None;
+    let mut own_file_kb: Option<u64> = None;
     let mut own_cpu: Option<(u64, usize)> = None;
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero rusage is valid.
@@ -139,8 +149,16 @@ fn main() {
                     );
                 }
             } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_EXIT {
-                own_peak_kb = vm_hwm_kb(pid);
+                own_peak_kb = status_kb(pid, "VmHWM");
+                own_anon_kb = status_kb(pid, "RssAnon");
+                own_file_kb = status_kb(pid, "RssFile");
                 own_cpu = own_cpu_ns(pid);
+                if let Some(path) = std::env::var_os("BENCH_LAUNCHER_SMAPS") {
+                    // Where the memory is, for looking into the peak by hand.
+                    if let Err(e) = std::fs::copy(format!("/proc/{pid}/smaps"), &path) {
+                        eprintln!("bench_launcher: cannot copy smaps: {e}");
+                    }
+                }
             } else {
                 inject = sig;
             }
@@ -152,13 +170,15 @@ fn main() {
     if let Some(path) = std::env::var_os("BENCH_LAUNCHER_OUT") {
         let line = format!(
             "{{\"start_ns\":{start_ns},\"end_ns\":{end_ns},\"wall_us\":{},\"user_us\":{},\
-             \"sys_us\":{},\"own_cpu_us\":{},\"threads\":{},\"own_peak_rss_kb\":{},\"tree_peak_rss_kb\":{},\"exit\":{exit}}}\n",
+             \"sys_us\":{},\"own_cpu_us\":{},\"threads\":{},\"own_peak_rss_kb\":{},\"own_anon_kb\":{},\"own_file_kb\":{},\"tree_peak_rss_kb\":{},\"exit\":{exit}}}\n",
             (end_ns - start_ns) / 1000,
             micros(usage.ru_utime),
             micros(usage.ru_stime),
             own_cpu.map_or_else(|| "null".to_string(), |(ns, _)| (ns / 1000).to_string()),
             own_cpu.map_or_else(|| "null".to_string(), |(_, n)| n.to_string()),
             own_peak_kb.map_or_else(|| "null".to_string(), |kb| kb.to_string()),
+            own_anon_kb.map_or_else(|| "null".to_string(), |kb| kb.to_string()),
+            own_file_kb.map_or_else(|| "null".to_string(), |kb| kb.to_string()),
             usage.ru_maxrss,
         );
         let written = std::fs::OpenOptions::new()
