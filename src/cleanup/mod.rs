@@ -36,13 +36,17 @@
 //!   what is still expired (idempotent).
 //!
 //! The alternative, a leader-only Pebble service (like the courier) that Pebble restarts
-//! on a timer (`on-success: restart`, `backoff-delay` = the interval, `backoff-factor: 1`),
-//! was rejected after reading Pebble's service manager (v1.32, `servstate/handlers.go`):
-//! a service that exits within Pebble's 1 s okay delay fails its start change ("exited
-//! quickly"), so starting or replanning the layer would error whenever Kratos finishes
-//! quickly, which it does on a small database; its timer is in memory, so every container
-//! restart runs it at once; and after leadership moves the old leader's timer keeps
-//! firing until its next hook stops it, so two units would run it together.
+//! on a timer (`on-success: restart`, `backoff-delay` = `backoff-limit` = the interval,
+//! `backoff-factor: 1`; the plan accepts hours there, it only checks the factor is at
+//! least 1), was rejected after reading Pebble's service manager (v1.32,
+//! `servstate/handlers.go`): a service that exits within Pebble's 1 s okay delay fails its
+//! start change ("exited quickly"), so starting or replanning the layer would error
+//! whenever Kratos finishes quickly, which it does on a small database; between runs the
+//! service sits in `backoff`, which Pebble and this charm read as a crashed service; its
+//! timer is in memory, so every container restart runs it at once; and after leadership
+//! moves the old leader's timer keeps firing until its next hook stops it, so two units
+//! would run it together. (A sleep loop around it instead would need a shell, which the
+//! workload image need not have, and has the same leadership problem.)
 //!
 //! Kratos's default sleep between kinds (1 min) would make a run last over eight minutes;
 //! the charm passes `0s` (each kind is one bounded DELETE), and bounds the load with the
