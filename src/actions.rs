@@ -6,17 +6,20 @@
 
 use std::time::Duration;
 
-use juju_rs_ops::model::ModelError;
+use juju_rs_ops::model::{Bag, ModelError};
 use juju_rs_ops::{Context, Status};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::action_logic::{self, ActionFailure, ActionOutput};
 use crate::charm;
+use crate::charm_config::CharmConfig;
+use crate::cleanup;
 use crate::container;
 use crate::error::CharmError;
 use crate::inputs::Inputs;
 use crate::integrations::database::Database;
+use crate::integrations::peers::{PeerData, Peers};
 use crate::integrations::{Integration, Reading};
 use crate::kratos_api::AdminClient;
 use crate::kubernetes::KubeApi;
@@ -65,6 +68,7 @@ pub fn run(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<(), CharmErr
             })
         }
         "run-migration" => run_migration(ctx, kube),
+        "cleanup" => cleanup(ctx),
         other => Ok(Err(ActionFailure::new(format!(
             "The charm has no action named '{other}'"
         )))),
@@ -234,4 +238,78 @@ fn migrate(
     ctx.model
         .action_log("Successfully updated migration version")?;
     Ok(Ok(version))
+}
+
+/// `cleanup`: removes expired data now, on the leader, as the schedule would (see
+/// [`crate::cleanup`]): the params over the options, the running service's environment,
+/// leadership confirmed just before; the run recorded for the schedule.
+fn cleanup(ctx: &Context) -> Result<Outcome, CharmError> {
+    let params = match params::<cleanup::action::Params>(ctx)? {
+        Ok(params) => params,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    if !ctx.model.is_leader()? {
+        return Ok(Err(ActionFailure::new(
+            "Only the leader unit runs the cleanup (it also runs the scheduled one, and \
+             one unit at a time): run it on the leader (juju run kratos/leader cleanup)",
+        )));
+    }
+    let config = match ctx.model.config::<CharmConfig>() {
+        Ok(config) => config,
+        Err(e) => return Ok(Err(ActionFailure::new(format!("Invalid config: {e}")))),
+    };
+    let run = match cleanup::action::run_for(&params, &config) {
+        Ok(run) => run,
+        Err(message) => return Ok(Err(ActionFailure::new(message))),
+    };
+    let (peers, env) = match cleanup_preconditions(ctx)? {
+        Ok(found) => found,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    ctx.model
+        .action_log(&format!("Cleaning up expired data ({})", run.describe()))?;
+    let started = cleanup::now();
+    let pebble = ctx.pebble(workload::CONTAINER);
+    let report = match cleanup::run::execute(pebble.as_ref(), &env, &run, cleanup::run::TIMEOUT) {
+        Ok(report) => report,
+        Err(reason) => {
+            return Ok(Err(ActionFailure::new(format!(
+                "Cleanup of expired data failed: {reason}"
+            ))))
+        }
+    };
+    ctx.model
+        .update_databag(&peers.relation, Bag::LocalApp, &cleanup::record(started))?;
+    let interval = cleanup::parse_interval(&config.cleanup_interval)
+        .ok()
+        .flatten();
+    let next = interval.map(|i| started.saturating_add(i.as_secs()));
+    Ok(Ok(ActionOutput {
+        results: cleanup::action::results(&run, &report, started, next),
+        log: Vec::new(),
+    }))
+}
+
+/// What the cleanup needs in the unit: the peer relation (to record the run), Kratos
+/// running (its environment holds the database), and leadership confirmed just now.
+fn cleanup_preconditions(
+    ctx: &Context,
+) -> Result<Result<(PeerData, workload::Environment), ActionFailure>, CharmError> {
+    let Reading::Ready(peers) = Peers::read(&ctx.model)? else {
+        return Ok(Err(ActionFailure::new("Peer integration is not ready")));
+    };
+    let pebble = ctx.pebble(workload::CONTAINER);
+    let Some(env) = cleanup::serving_environment(pebble.as_ref()) else {
+        return Ok(Err(ActionFailure::new(
+            "Kratos is not running in this unit: the cleanup runs where Kratos serves its \
+             database; see the unit's status, then run the action again",
+        )));
+    };
+    if !ctx.model.confirm_leader()? {
+        return Ok(Err(ActionFailure::new(
+            "This unit is no longer the leader: run the action on the new leader \
+             (juju run kratos/leader cleanup)",
+        )));
+    }
+    Ok(Ok((peers, env)))
 }

@@ -10,6 +10,7 @@ use juju_rs_ops::model::Port;
 use juju_rs_ops::pebble::{Pebble, Remembering};
 use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
 
+use crate::cleanup;
 use crate::cluster;
 use crate::container;
 use crate::converge;
@@ -50,15 +51,21 @@ pub struct Converged {
     pub status: Status,
     /// The fingerprint of what Kubernetes held (none outside Kubernetes or unread).
     pub cluster: Option<String>,
+    /// When this unit's next scheduled cleanup is due (seconds since the epoch; none when
+    /// it runs none).
+    pub cleanup_due: Option<u64>,
 }
 
 /// Converges the unit; `kube` is the Kubernetes API, if any.
 pub fn reconcile(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Converged, CharmError> {
     let inputs = Inputs::gather(ctx, kube)?;
     let status = checklist(ctx, kube, &inputs)?;
+    // Last: the cleanup, when due, runs against the workload as converged.
+    let cleanup_due = cleanup::on_schedule(ctx, &inputs)?;
     Ok(Converged {
         status,
         cluster: inputs.cluster.ready().map(|c| c.fingerprint.clone()),
+        cleanup_due,
     })
 }
 
@@ -72,7 +79,8 @@ fn checklist(
     let blocking = inputs.statuses();
     let halted = blocking.iter().any(|s| s.kind > StatusKind::Active);
     let mut statuses = StatusCollector::default();
-    for status in blocking {
+    // A bad cleanup option is reported but stops nothing else.
+    for status in blocking.into_iter().chain(inputs.cleanup.status(None)) {
         statuses.add(status);
     }
     if let Some(kube) = kube {

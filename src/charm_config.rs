@@ -63,6 +63,13 @@ pub struct CharmConfig {
     pub default_identity_schema_id: String,
     /// Go template of the recovery e-mail body; empty = Kratos's own.
     pub recovery_email_template: String,
+    /// How often the leader removes expired data: `off` or a duration (`6h`); checked
+    /// apart from the rest (crate::cleanup), so a bad value stops only the cleanup.
+    pub cleanup_interval: String,
+    /// How long expired data is kept before the cleanup removes it (a duration).
+    pub cleanup_keep_last: String,
+    /// At most this many rows of each kind removed per cleanup run.
+    pub cleanup_batch_size: i64,
 }
 
 impl Default for CharmConfig {
@@ -86,6 +93,9 @@ impl Default for CharmConfig {
             identity_schemas: String::new(),
             default_identity_schema_id: String::new(),
             recovery_email_template: String::new(),
+            cleanup_interval: "off".to_owned(),
+            cleanup_keep_last: "24h".to_owned(),
+            cleanup_batch_size: 10_000,
         }
     }
 }

@@ -57,7 +57,7 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
     // the relation); see juju_rs_ops::model::relation_cache. The shortcut above reads none.
     ctx.model.use_relation_cache(RELATION_CACHE_KEY)?;
     let converged = charm::reconcile(ctx, kube)?;
-    steady::finish(ctx, previous.as_ref(), &converged.status, converged.cluster)?;
+    steady::finish(ctx, previous.as_ref(), &converged)?;
     ctx.model.save_relation_cache()?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use juju_rs_ops::{Context, Status};
 
 use crate::charm_config::{CharmConfig, ValidConfig};
+use crate::cleanup;
 use crate::cluster::{self, Cluster};
 use crate::error::CharmError;
 use crate::integrations::{
@@ -108,6 +109,9 @@ pub struct Inputs {
     pub cluster: Reading<Cluster>,
     /// The workload all of the above call for (absent until config and cookie are ready).
     pub plan: Reading<Plan>,
+    /// The cleanup options: not part of [`Inputs::statuses`], a bad one blocks only the
+    /// cleanup (the checklist reports it without stopping).
+    pub cleanup: Reading<cleanup::Settings>,
 }
 
 impl Inputs {
@@ -141,6 +145,7 @@ impl Inputs {
             integrations,
             cluster,
             plan,
+            cleanup: cleanup::read(ctx),
         })
     }
 

@@ -3,12 +3,14 @@
 //!
 //! `dispatch` chooses action or hook; `charm` is the checklist every hook runs; `inputs`
 //! gathers the config, the cookie secret and every integration (`integrations/`, one
-//! module each); `migration`, `container` and `converge` act on the workload.
+//! module each); `migration`, `container` and `converge` act on the workload; `cleanup`
+//! removes expired data on the leader's schedule.
 
 pub mod action_logic;
 pub mod actions;
 pub mod charm;
 pub mod charm_config;
+pub mod cleanup;
 pub mod cluster;
 pub mod container;
 pub mod converge;

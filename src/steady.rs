@@ -11,7 +11,9 @@
 //!   lost the charm's layer, so this fails and the hook converges in full);
 //! - the ready check has no failures, or Kratos answers ready itself (otherwise the full
 //!   path reports the health);
-//! - what Kubernetes holds has the same fingerprint (the ConfigMaps change without a hook).
+//! - what Kubernetes holds has the same fingerprint (the ConfigMaps change without a hook);
+//! - no scheduled cleanup is due (the record holds the leader's next due time, so this
+//!   costs no hook-tool call; a due one needs the full path, which runs it).
 //!
 //! Every other event can change an input and converges in full. Juju discards the state
 //! writes of a failed hook, so a record only ever describes a hook that succeeded. The
@@ -21,6 +23,8 @@ use juju_rs_ops::pebble::ServiceInfo;
 use juju_rs_ops::{Context, Status, StatusKind};
 use serde::{Deserialize, Serialize};
 
+use crate::charm::Converged;
+use crate::cleanup;
 use crate::cluster;
 use crate::error::CharmError;
 use crate::kratos_api::{AdminClient, KratosAdmin};
@@ -43,6 +47,10 @@ pub struct Record {
     pub cluster: Option<String>,
     /// Whether the unit was converged and active.
     pub steady: bool,
+    /// When the leader's next scheduled cleanup is due (seconds since the epoch); absent
+    /// on followers and with the cleanup off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cleanup_due: Option<u64>,
 }
 
 impl Record {
@@ -68,7 +76,8 @@ pub fn holds(
     record: &Record,
     kube: Option<&dyn KubeApi>,
 ) -> Result<bool, CharmError> {
-    if !record.steady || ctx.model.is_leader()? != record.leader {
+    let cleanup_due = record.cleanup_due.is_some_and(|due| cleanup::now() >= due);
+    if !record.steady || cleanup_due || ctx.model.is_leader()? != record.leader {
         return Ok(false);
     }
     let pebble = ctx.pebble(workload::CONTAINER);
@@ -104,9 +113,9 @@ pub fn holds(
 pub fn finish(
     ctx: &Context,
     previous: Option<&Record>,
-    status: &Status,
-    cluster: Option<String>,
+    converged: &Converged,
 ) -> Result<(), CharmError> {
+    let status = &converged.status;
     if previous.map(Record::status).as_ref() != Some(status) {
         ctx.model.set_status(status)?;
     }
@@ -114,8 +123,9 @@ pub fn finish(
         leader: ctx.model.is_leader()?,
         status: status.kind.as_str().to_string(),
         message: status.message.clone(),
-        cluster,
+        cluster: converged.cluster.clone(),
         steady: status.kind == StatusKind::Active,
+        cleanup_due: converged.cleanup_due,
     };
     let text = serde_json::to_string(&record).map_err(|e| CharmError::Serialise {
         what: "the steady-state record",

@@ -356,6 +356,7 @@ fn every_option_of_config_yaml_reaches_its_charm_config_field() {
         let changed = match option.kind.as_str() {
             "boolean" => json!(!option.default.as_ref().and_then(Value::as_bool).unwrap()),
             "string" => json!("a value no default has"),
+            "int" => json!(option.default.as_ref().and_then(Value::as_i64).unwrap() + 1),
             other => panic!("option {name}: no test value for type {other}"),
         };
         let mut values = config_defaults(&config);
@@ -462,6 +463,7 @@ fn actions_and_their_params_match_the_spec() {
             ),
         ),
         ("run-migration", (vec!["timeout"], vec![])),
+        ("cleanup", (vec!["batch-size", "keep-last"], vec![])),
     ]
     .into_iter()
     .collect();
@@ -598,4 +600,20 @@ fn other_action_params_are_checked_by_juju() {
         actions["run-migration"].params["timeout"]["default"],
         json!(120)
     );
+
+    let cleanup = schema("cleanup");
+    assert!(cleanup.is_valid(&json!({})));
+    assert!(cleanup.is_valid(&json!({"keep-last": "1h30m", "batch-size": 100000})));
+    assert!(cleanup.is_valid(&json!({"keep-last": "0s", "batch-size": 1})));
+    for bad in [
+        json!({"keep-last": "yesterday"}),
+        json!({"keep-last": "1.5h"}),
+        json!({"keep-last": ""}),
+        json!({"batch-size": 0}),
+        json!({"batch-size": 100001}),
+        json!({"batch-size": "many"}),
+        json!({"keep_last": "1h"}),
+    ] {
+        assert!(!cleanup.is_valid(&bad), "{bad}");
+    }
 }

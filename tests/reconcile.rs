@@ -2828,3 +2828,393 @@ fn ports_are_opened_once_and_not_asked_again() {
         "{tools:?}"
     );
 }
+
+// ---- Cleanup of expired data: the leader's schedule and the cleanup action ----
+
+/// What Kratos v1.3.1 logs on a successful `kratos cleanup sql` with LOG_FORMAT=json
+/// (its messages, recorded; other fields left out).
+const CLEANUP_LOG: &str = concat!(
+    r#"{"level":"info","msg":"Cleaning up records older than 2026-11-28 01:39:05.98 +0000 UTC m=+0.65\n"}"#,
+    "\n",
+    r#"{"level":"info","msg":"Cleaning up expired sessions"}"#,
+    "\n",
+    r#"{"level":"info","msg":"Cleaning up expired login flows"}"#,
+    "\n",
+    r#"{"level":"info","msg":"Successfully cleaned up the latest batch of the SQL database!"}"#,
+    "\n",
+);
+
+impl World {
+    /// Kratos's cleanup in `unit`'s container exits with `code` (and logs as it does).
+    fn on_cleanup(&self, unit: &str, code: i32) {
+        let stdout = if code == 0 {
+            ""
+        } else {
+            "An error occurred while cleaning up expired data: pq: relation missing\n"
+        };
+        self.fake(unit).on_exec(["kratos", "cleanup"], move |_| {
+            Ok(exit(code, stdout, CLEANUP_LOG))
+        });
+    }
+
+    /// The `kratos cleanup` commands `unit` ran.
+    fn cleanups(&self, unit: &str) -> Vec<juju_rs_ops::pebble::ExecRequest> {
+        self.fake(unit)
+            .exec_requests()
+            .into_iter()
+            .filter(|r| r.command.get(1).is_some_and(|c| c == "cleanup"))
+            .collect()
+    }
+
+    /// Two active units whose containers clean up successfully, the cleanup every 6h.
+    fn cleaning_every_6h() -> World {
+        let mut world = World::active();
+        world.on_cleanup(LEADER, 0);
+        world.on_cleanup(FOLLOWER, 0);
+        world.set_config("cleanup_interval", "6h");
+        world
+    }
+
+    fn peer_bag(&self) -> BTreeMap<String, String> {
+        self.harness
+            .state()
+            .relation(PEERS_ID)
+            .unwrap()
+            .app_bag("kratos")
+    }
+
+    /// The last run recorded in the peer bag, in seconds since the epoch.
+    fn last_cleanup(&self) -> Option<u64> {
+        charm_kratos::cleanup::last_run(&self.peer_bag())
+    }
+
+    /// Time passes: every recorded cleanup time (the peer bag's last run, the units'
+    /// steady-state records of when the next one is due) moves `secs` into the past.
+    fn cleanup_time_passes(&mut self, secs: u64) {
+        let state = self.harness.state_mut();
+        let relation = state.relation_mut(PEERS_ID).unwrap();
+        let bag = relation.app_data.entry("kratos".into()).or_default();
+        if let Some(last) = charm_kratos::cleanup::last_run(bag) {
+            bag.extend(charm_kratos::cleanup::record(last - secs));
+        }
+        for unit in state.units.values_mut() {
+            if let Some(text) = unit.state.get(charm_kratos::steady::KEY) {
+                let mut record: serde_json::Value = serde_json::from_str(text).unwrap();
+                if let Some(due) = record["cleanup_due"].as_u64() {
+                    record["cleanup_due"] = (due - secs).into();
+                }
+                unit.state
+                    .insert(charm_kratos::steady::KEY.into(), record.to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn the_cleanup_is_off_by_default() {
+    let mut world = World::active();
+    world.on_cleanup(LEADER, 0);
+    world.converge(LEADER);
+    world.hook(LEADER, "update-status");
+    assert!(world.cleanups(LEADER).is_empty());
+    assert_eq!(world.last_cleanup(), None);
+}
+
+#[test]
+fn the_leader_cleans_up_when_due_with_the_services_environment_and_records_the_run() {
+    let mut world = World::cleaning_every_6h();
+    let before = charm_kratos::cleanup::now();
+    world.converge(LEADER);
+    let runs = world.cleanups(LEADER);
+    assert_eq!(runs.len(), 1, "never run before: due at once");
+    assert_eq!(
+        runs[0].command.join(" "),
+        "kratos cleanup sql -e --config /etc/config/kratos/kratos.yaml --keep-last 86400s \
+         --database.cleanup.batch_size 10000 --database.cleanup.sleep.tables 0s"
+    );
+    assert_eq!(runs[0].environment["DSN"], world.env(LEADER)["DSN"]);
+    assert_eq!(runs[0].environment["LOG_LEVEL"], "info");
+    let last = world.last_cleanup().expect("the run is recorded");
+    assert!(last >= before && last <= charm_kratos::cleanup::now());
+    assert_eq!(world.status(LEADER).0, "active");
+    // Not due again for 6 hours.
+    world.converge(LEADER);
+    assert_eq!(world.cleanups(LEADER).len(), 1);
+}
+
+#[test]
+fn followers_never_clean_up() {
+    let mut world = World::cleaning_every_6h();
+    world.converge(FOLLOWER);
+    world.hook(FOLLOWER, "update-status");
+    assert!(world.cleanups(FOLLOWER).is_empty());
+    assert_eq!(world.last_cleanup(), None, "followers record nothing");
+}
+
+#[test]
+fn update_status_checks_the_schedule_without_a_tool_call_and_runs_a_due_cleanup() {
+    let mut world = World::cleaning_every_6h();
+    world.converge(LEADER);
+    world.hook(LEADER, "update-status");
+    let before = world.tool_call_count();
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.tool_calls_since(before), ["state-get", "is-leader"]);
+    assert_eq!(world.cleanups(LEADER).len(), 1, "not due");
+
+    world.cleanup_time_passes(6 * 3600 + 1);
+    let first = world.last_cleanup().unwrap();
+    let before = world.tool_call_count();
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.cleanups(LEADER).len(), 2, "due: the full path ran it");
+    assert!(world.last_cleanup().unwrap() > first);
+    let asked = world.tool_calls_since(before);
+    assert_eq!(
+        asked.iter().filter(|t| *t == "is-leader").count(),
+        2,
+        "leadership confirmed again right before the run: {asked:?}"
+    );
+    // Recorded: the next update-status takes the shortcut again.
+    let before = world.tool_call_count();
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.tool_calls_since(before), ["state-get", "is-leader"]);
+}
+
+#[test]
+fn a_new_leader_continues_the_schedule_and_the_deposed_one_stops() {
+    let mut world = World::cleaning_every_6h();
+    world.converge(LEADER);
+    world.hook(LEADER, "update-status");
+    world.harness.state_mut().leader = Some(FOLLOWER.into());
+    world.hook(FOLLOWER, "leader-elected");
+    assert!(
+        world.cleanups(FOLLOWER).is_empty(),
+        "the old leader's run is recent"
+    );
+    world.cleanup_time_passes(6 * 3600 + 1);
+    // The deposed leader learns of it only at its next hook: it does not clean up.
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.cleanups(LEADER).len(), 1);
+    world.hook(FOLLOWER, "update-status");
+    assert_eq!(
+        world.cleanups(FOLLOWER).len(),
+        1,
+        "the new leader runs it when due"
+    );
+}
+
+#[test]
+fn an_interval_change_reschedules_from_the_last_run() {
+    let mut world = World::cleaning_every_6h();
+    world.converge(LEADER);
+    world.cleanup_time_passes(2 * 3600);
+    world.set_config("cleanup_interval", "3h");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(
+        world.cleanups(LEADER).len(),
+        1,
+        "2h since the last run: not due"
+    );
+    world.set_config("cleanup_interval", "1h");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(
+        world.cleanups(LEADER).len(),
+        2,
+        "2h since the last run: due"
+    );
+    world.set_config("cleanup_interval", "off");
+    world.cleanup_time_passes(30 * 24 * 3600);
+    world.hook(LEADER, "config-changed");
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.cleanups(LEADER).len(), 2, "off");
+}
+
+#[test]
+fn bad_cleanup_options_block_naming_the_option_while_the_rest_converges() {
+    let mut world = World::cleaning_every_6h();
+    for (option, value, named) in [
+        (
+            "cleanup_interval",
+            serde_json::json!("hourly"),
+            "cleanup_interval",
+        ),
+        (
+            "cleanup_interval",
+            serde_json::json!("1m"),
+            "shorter than 5m",
+        ),
+        (
+            "cleanup_keep_last",
+            serde_json::json!("1 week"),
+            "cleanup_keep_last",
+        ),
+        (
+            "cleanup_batch_size",
+            serde_json::json!(0),
+            "cleanup_batch_size",
+        ),
+    ] {
+        let mut world = World::cleaning_every_6h();
+        world.set_config(option, value);
+        world.set_config("log_level", "debug");
+        world.converge(LEADER);
+        let (status, message) = world.status(LEADER);
+        assert_eq!(status, "blocked", "{option}");
+        assert!(message.contains(named), "{message}");
+        assert!(message.contains("use "), "the fix: {message}");
+        assert!(world.cleanups(LEADER).is_empty(), "{option}: no cleanup");
+        // The rest of the charm still converged on the new config.
+        assert!(world.config(LEADER).contains("level: debug"), "{option}");
+    }
+    world.set_config("cleanup_batch_size", 0);
+    world.converge(LEADER);
+    world.set_config("cleanup_batch_size", 500);
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.cleanups(LEADER).len(), 1);
+}
+
+#[test]
+fn a_failed_scheduled_cleanup_is_logged_and_tried_again_one_interval_later() {
+    let mut world = World::cleaning_every_6h();
+    world.on_cleanup(LEADER, 1);
+    world.converge(LEADER);
+    assert_eq!(world.cleanups(LEADER).len(), 1);
+    assert_eq!(world.status(LEADER).0, "active", "Kratos serves regardless");
+    // (The failure goes to juju debug-log: tests/e2e_cleanup.rs reads it.)
+    assert!(world.last_cleanup().is_some(), "the attempt is recorded");
+    world.converge(LEADER);
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.cleanups(LEADER).len(), 1, "not retried every hook");
+    world.cleanup_time_passes(6 * 3600 + 1);
+    world.hook(LEADER, "update-status");
+    assert_eq!(world.cleanups(LEADER).len(), 2);
+}
+
+#[test]
+fn the_scheduled_cleanup_waits_while_kratos_is_not_serving() {
+    let mut world = World::cleaning_every_6h();
+    let relation = world.harness.state().relation(DB_ID).cloned().unwrap();
+    world.run(LEADER, &EventSpec::relation("broken", &relation, None));
+    assert_eq!(world.status(LEADER).0, "blocked");
+    assert!(world.cleanups(LEADER).is_empty(), "Kratos is stopped");
+    assert_eq!(world.last_cleanup(), None, "still due");
+}
+
+fn run_action_with(
+    world: &mut World,
+    unit: &str,
+    name: &str,
+    params: serde_json::Value,
+) -> juju_rs_ops_testing::state::ActionRun {
+    let connector = Box::new(world.containers[unit].clone());
+    world.harness.set_unit(unit);
+    let serde_json::Value::Object(params) = params else {
+        panic!("params are an object")
+    };
+    let (result, run) =
+        world
+            .harness
+            .run_action(name, params, connector, charm_kratos::dispatch::dispatch);
+    result.expect("the action's hook succeeds");
+    run
+}
+
+#[test]
+fn the_cleanup_action_is_refused_on_a_follower() {
+    let mut world = World::active();
+    world.on_cleanup(FOLLOWER, 0);
+    let refused = run_action(&mut world, FOLLOWER, "cleanup");
+    assert!(refused.failed);
+    let message = refused.message.unwrap_or_default();
+    assert!(
+        message.contains("juju run kratos/leader cleanup"),
+        "{message}"
+    );
+    assert!(world.cleanups(FOLLOWER).is_empty());
+}
+
+#[test]
+fn the_cleanup_action_runs_now_with_its_params_and_reports_what_kratos_said() {
+    let mut world = World::active();
+    world.on_cleanup(LEADER, 0);
+    let done = run_action_with(
+        &mut world,
+        LEADER,
+        "cleanup",
+        serde_json::json!({"keep-last": "2h", "batch-size": 50}),
+    );
+    assert!(!done.failed, "{:?}", done.message);
+    let runs = world.cleanups(LEADER);
+    assert_eq!(runs.len(), 1);
+    let command = runs[0].command.join(" ");
+    assert!(
+        command.contains("--keep-last 7200s --database.cleanup.batch_size 50 "),
+        "{command}"
+    );
+    let results = &done.results;
+    assert_eq!(results["keep-last"], "2h");
+    assert_eq!(results["batch-size"], "50");
+    assert_eq!(results["cutoff"], "2026-11-28 01:39:05.98 +0000 UTC");
+    assert_eq!(results["steps"], "sessions, login flows");
+    assert!(results["output"]
+        .as_str()
+        .unwrap()
+        .ends_with("Successfully cleaned up the latest batch of the SQL database!"));
+    assert_eq!(results["next-scheduled-run"], "off (cleanup_interval)");
+    assert_eq!(
+        done.logs,
+        ["Cleaning up expired data (keep-last 2h, batch-size 50)"]
+    );
+    // Recorded: with a schedule set now, the next run is one interval after this one.
+    let recorded = world.last_cleanup().expect("recorded");
+    assert_eq!(
+        results["started"],
+        charm_kratos::cleanup::timestamp(recorded)
+    );
+    world.set_config("cleanup_interval", "6h");
+    world.converge(LEADER);
+    assert_eq!(world.cleanups(LEADER).len(), 1, "not due after the action");
+    // Without params, the options apply.
+    let done = run_action(&mut world, LEADER, "cleanup");
+    assert_eq!(done.results["keep-last"], "1d");
+    assert_eq!(done.results["batch-size"], "10000");
+    assert_ne!(done.results["next-scheduled-run"], "off (cleanup_interval)");
+}
+
+#[test]
+fn the_cleanup_action_fails_clearly_and_records_nothing() {
+    let mut world = World::active();
+    world.on_cleanup(LEADER, 1);
+    let failed = run_action(&mut world, LEADER, "cleanup");
+    assert!(failed.failed);
+    let message = failed.message.unwrap_or_default();
+    assert!(
+        message.starts_with("Cleanup of expired data failed: An error occurred")
+            && message.contains("(exit code 1)"),
+        "{message}"
+    );
+    assert!(!message.contains(DB_PASSWORD));
+    assert_eq!(world.last_cleanup(), None);
+
+    world.set_config("cleanup_keep_last", "a while");
+    let failed = run_action(&mut world, LEADER, "cleanup");
+    let message = failed.message.unwrap_or_default();
+    assert!(
+        message.starts_with("Invalid config cleanup_keep_last"),
+        "{message}"
+    );
+    world.on_cleanup(LEADER, 0);
+    let done = run_action_with(
+        &mut world,
+        LEADER,
+        "cleanup",
+        serde_json::json!({"keep-last": "0s"}),
+    );
+    assert!(!done.failed, "a param in place of the bad option");
+
+    world.set_config("cleanup_keep_last", "24h");
+    world.fake(LEADER).set_service_state("kratos", "inactive");
+    let failed = run_action(&mut world, LEADER, "cleanup");
+    let message = failed.message.unwrap_or_default();
+    assert!(message.contains("Kratos is not running"), "{message}");
+}

@@ -60,6 +60,11 @@ pub use ports::{Port, Protocol};
 pub use relations::{Bag, Databag, Relation};
 pub use secrets::{SecretInfo, SecretOptions, SecretOwner, SecretRead, SecretRotate};
 
+/// How long Juju guarantees a unit stays leader after `is-leader` answered `true`: the
+/// uniter's leadership tracker claims a lease of twice this and renews it when this much
+/// is left, answering `true` only in between.
+pub const LEADERSHIP_GUARANTEE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A JSON object, as `config-get` and `action-get` print them.
 pub type JsonMap = serde_json::Map<String, Value>;
 
@@ -238,6 +243,16 @@ impl Model {
         let leader: bool = decode_json("is-leader", &out)?;
         self.cache.borrow_mut().leader = Some(leader);
         Ok(leader)
+    }
+
+    /// Asks Juju again whether this unit leads (`is-leader --format=json`), past the
+    /// answer cached for the hook, and caches the new one. For work that relies on
+    /// leadership for a while: a `true` holds for at least [`LEADERSHIP_GUARANTEE`] from
+    /// the moment it is given (Juju's leadership tracker only says so while its lease
+    /// has that long left), so work bounded by it never overlaps a successor's.
+    pub fn confirm_leader(&self) -> Result<bool, ModelError> {
+        self.cache.borrow_mut().leader = None;
+        self.is_leader()
     }
 
     /// Fails with [`ModelError::NotLeader`] unless this unit leads.

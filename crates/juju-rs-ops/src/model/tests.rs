@@ -205,6 +205,21 @@ fn leadership_is_read_once() {
 }
 
 #[test]
+fn confirming_leadership_asks_again_and_caches_the_new_answer() {
+    let answers = Rc::new(RefCell::new(vec!["false", "true"]));
+    let next = answers.clone();
+    let juju = FakeJuju::default().on_with(&["is-leader", "--format=json"], move |_, _| {
+        Ok(next.borrow_mut().pop().unwrap().as_bytes().to_vec())
+    });
+    let (model, runner) = model(juju);
+    assert!(model.is_leader().unwrap());
+    // Leadership moved since: the cached answer is stale, a confirmation is not.
+    assert!(!model.confirm_leader().unwrap());
+    assert!(!model.is_leader().unwrap());
+    assert_eq!(argvs(&runner).len(), 2);
+}
+
+#[test]
 fn tool_failures_say_what_was_being_done() {
     let juju =
         FakeJuju::default().fail(&["config-get", "--format=json"], "ERROR permission denied");
