@@ -25,6 +25,8 @@ scripts/install-jsonnet.sh
 # A real Kubernetes API server and its etcd, for the charm's Kubernetes tests.
 scripts/install-etcd.sh
 scripts/install-kube-apiserver.sh
+# OpenTofu, whose `tofu fmt` checks the Terraform module (tests/terraform.rs).
+scripts/install-opentofu.sh
 
 step "Formatting and lints"
 cargo fmt --all -- --check
@@ -45,6 +47,8 @@ export PROMTOOL_BIN="$CHARM_KRATOS_BIN/promtool"
 # The Kubernetes API server (and its store) the Kubernetes tests run (tests/common/kube.rs).
 export KUBE_APISERVER_BIN="$CHARM_KRATOS_BIN/kube-apiserver"
 export ETCD_BIN="$CHARM_KRATOS_BIN/etcd"
+# OpenTofu for the Terraform module's formatting check (tests/terraform.rs).
+export TOFU_BIN="$CHARM_KRATOS_BIN/tofu"
 
 step "Tests"
 cargo test --workspace --all-features
