@@ -8,7 +8,7 @@
 
 use juju_rs_ops::model::Port;
 use juju_rs_ops::pebble::Pebble;
-use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
+use juju_rs_ops::{Context, EventKind, Status, StatusCollector, StatusKind};
 
 use crate::cluster;
 use crate::container;
@@ -19,6 +19,7 @@ use crate::integrations::logging;
 use crate::kratos_api::AdminClient;
 use crate::kubernetes::KubeApi;
 use crate::migration::{self, MigrationTarget};
+use crate::refresh;
 use crate::topology::Topology;
 use crate::workload;
 
@@ -86,6 +87,9 @@ fn checklist(
         statuses.add(Status::waiting("Waiting for the kratos container"));
         return Ok(statuses.winner());
     };
+    if ctx.event.kind == EventKind::UpgradeCharm {
+        refresh::tidy_container(pebble.as_ref())?;
+    }
     // Logs are forwarded whatever else waits (they say why it waits).
     forward_logs(ctx, pebble.as_ref(), inputs)?;
     open_ports(ctx)?;
