@@ -8,7 +8,7 @@
 
 use juju_rs_ops::model::Port;
 use juju_rs_ops::pebble::{Pebble, Remembering};
-use juju_rs_ops::{Context, Status, StatusCollector, StatusKind};
+use juju_rs_ops::{Context, EventKind, Status, StatusCollector, StatusKind};
 
 use crate::cleanup;
 use crate::cluster;
@@ -20,6 +20,7 @@ use crate::integrations::logging;
 use crate::kratos_api::AdminClient;
 use crate::kubernetes::KubeApi;
 use crate::migration::{self, MigrationTarget};
+use crate::refresh;
 use crate::topology::Topology;
 use crate::workload;
 
@@ -96,6 +97,9 @@ fn checklist(
         statuses.add(Status::waiting("Waiting for the kratos container"));
         return Ok(statuses.winner());
     };
+    if ctx.event.kind == EventKind::UpgradeCharm {
+        refresh::tidy_container(&pebble)?;
+    }
     // Logs are forwarded whatever else waits (they say why it waits).
     forward_logs(ctx, &pebble, inputs)?;
     open_ports(ctx)?;

@@ -24,6 +24,7 @@ pub mod kratos_config;
 pub mod kubernetes;
 pub mod migration;
 pub mod plan;
+pub mod refresh;
 pub mod secrets;
 pub mod sensitive;
 pub mod steady;

@@ -183,18 +183,47 @@ pub fn layer(environment: &Environment) -> Layer {
     }
 }
 
-/// The version in `kratos version` output (`Version:    v1.3.1`), as the reference
-/// parses it.
+/// The version in `kratos version` output (`Version:    v1.3.1`), extracted exactly as the
+/// reference charm's `Version:\s+(v\d+\.\d+\.\d+)` does (`src/cli.py`, searched anywhere in
+/// the output, first match): the migration record it left in the peer data holds that
+/// string, so this charm must read the same one from the same image or it would migrate
+/// again (or wait for a version forever).
 pub fn parse_version(output: &str) -> Option<String> {
-    output.lines().find_map(|line| {
-        let rest = line.trim().strip_prefix("Version:")?.trim();
-        let valid = rest.starts_with('v')
-            && rest[1..].split('.').count() == 3
-            && rest[1..]
-                .split('.')
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        valid.then(|| rest.to_string())
-    })
+    const LABEL: &str = "Version:";
+    let mut rest = output;
+    while let Some(at) = rest.find(LABEL) {
+        let after = rest.get(at + LABEL.len()..).unwrap_or_default();
+        if let Some(version) = version_after_whitespace(after) {
+            return Some(version);
+        }
+        rest = after;
+    }
+    None
+}
+
+/// `v<digits>.<digits>.<digits>` after at least one whitespace character (what follows
+/// the last digit does not matter, as in the regex).
+fn version_after_whitespace(text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    if trimmed.len() == text.len() {
+        return None;
+    }
+    let mut chars = trimmed.strip_prefix('v')?;
+    let mut version = String::from("v");
+    for part in 0..3 {
+        if part > 0 {
+            chars = chars.strip_prefix('.')?;
+            version.push('.');
+        }
+        let digits = chars.len() - chars.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return None;
+        }
+        let (number, remainder) = chars.split_at_checked(digits)?;
+        version.push_str(number);
+        chars = remainder;
+    }
+    Some(version)
 }
 
 /// The longest failure summary [`failure_summary`] gives (statuses and action messages
@@ -265,6 +294,33 @@ mod tests {
         assert_eq!(parse_version(out).as_deref(), Some("v26.2.0"));
         assert_eq!(parse_version("Version: master\n"), None);
         assert_eq!(parse_version(""), None);
+    }
+
+    /// What the reference's `re.search(r"Version:\s+(?P<version>v\d+\.\d+\.\d+)", out)`
+    /// gives for each output (worked out by hand from Python's semantics).
+    #[test]
+    fn version_parsing_matches_the_reference_regex() {
+        for (output, reference) in [
+            ("Version:\t\t\tv1.3.1\nBuild Commit:\tabc\n", Some("v1.3.1")),
+            // A suffix after the third number is not part of the match.
+            ("Version:    v26.2.0-canonical.1\n", Some("v26.2.0")),
+            ("Version:    v1.3.12rc\n", Some("v1.3.12")),
+            // Anywhere in the output, and across a line break (\s matches it).
+            ("kratos Version: v1.2.0\n", Some("v1.2.0")),
+            ("Version:\n  v1.2.0\n", Some("v1.2.0")),
+            // The first match wins, a non-matching label is skipped.
+            (
+                "Version: dev\nVersion:  v2.0.0\nVersion: v3.0.0",
+                Some("v2.0.0"),
+            ),
+            // No whitespace, no `v`, or fewer than three numbers: no match.
+            ("Version:v1.3.1", None),
+            ("Version: 1.3.1", None),
+            ("Version: v1.3", None),
+            ("Version: v1..3", None),
+        ] {
+            assert_eq!(parse_version(output).as_deref(), reference, "{output:?}");
+        }
     }
 
     #[test]

@@ -3218,3 +3218,605 @@ fn the_cleanup_action_fails_clearly_and_records_nothing() {
     let message = failed.message.unwrap_or_default();
     assert!(message.contains("Kratos is not running"), "{message}");
 }
+
+// ---------------------------------------------------------------------------------------
+// `juju refresh` from Canonical's Python charm (canonical/kratos-operator @530db02): the
+// model, the containers and the cluster as the reference leaves them, then the hooks Juju
+// runs with this charm. Each piece of the prepared state names the reference code it
+// imitates.
+
+use juju_rs_ops::pebble::Layer;
+
+/// The reference's cookie secret (`token_hex(16)`, `src/charm.py` `_initialize_secrets`).
+const REFERENCE_COOKIE: &str = "0123456789abcdef0123456789abcdef";
+/// What the reference's `kratos.yaml` looks like (its content differs from this charm's).
+const REFERENCE_CONFIG: &str = "identity:\n    default_schema_id: social_user_v0\n";
+const REFERENCE_TEMPLATE: &str = "/etc/config/templates/recovery-body.html.gotmpl";
+const REF_PUBLIC_ID: u32 = 40;
+const REF_INTERNAL_ID: u32 = 41;
+const REF_IDP_ID: u32 = 42;
+const REF_INFO_ID: u32 = 43;
+const REF_TRACING_ID: u32 = 44;
+const REF_METRICS_ID: u32 = 45;
+const REF_GRAFANA_ID: u32 = 46;
+const REF_CA_ID: u32 = 47;
+const REF_LOKI_ID: u32 = 48;
+const REF_UI_ID: u32 = 49;
+
+/// The reference's Pebble layer (`PEBBLE_LAYER_DICT`, `src/services.py`) with the
+/// environment `render_pebble_layer` gives both services: `DEFAULT_CONTAINER_ENV`
+/// (`src/env_vars.py`), `CharmConfig.to_env_vars` (`src/configs.py`, config defaults),
+/// `Secrets.to_env_vars` (`src/secret.py`), `DatabaseConfig.to_env_vars` and the default
+/// `SmtpData` (`src/integrations.py`). Startup `disabled`: the reference starts them.
+fn reference_layer(cookie: &str, dsn: &str) -> Layer {
+    let env = serde_json::json!({
+        "LOG_FORMAT": "json",
+        "SERVE_PUBLIC_CORS_ENABLED": "true",
+        "DEV": "false",
+        "LOG_LEVEL": "info",
+        "HTTP_PROXY": "",
+        "HTTPS_PROXY": "",
+        "NO_PROXY": "",
+        "COURIER_TEMPLATE_OVERRIDE_PATH": "/etc/config/templates",
+        "COURIER_SMTP_FROM_ADDRESS": "identity@canonical.com",
+        "COURIER_SMTP_FROM_NAME": "Canonical Identity Platform",
+        "SESSION_WHOAMI_REQUIRED_AAL": "highest_available",
+        "SECRETS_COOKIE": serde_json::json!([cookie]).to_string(),
+        "DSN": dsn,
+        "COURIER_SMTP_CONNECTION_URI": "smtps://test:test@mailslurper:1025/?skip_ssl_verify=true",
+    });
+    let service = |summary: &str, command: &str| {
+        serde_json::json!({"override": "replace", "summary": summary, "command": command,
+                           "startup": "disabled", "environment": env})
+    };
+    let check = |level: &str, path: &str| {
+        serde_json::json!({"override": "replace", "level": level,
+                           "http": {"url": format!("http://localhost:4434/admin/health/{path}")}})
+    };
+    serde_json::from_value(serde_json::json!({
+        "summary": "pebble layer",
+        "description": "pebble layer for kratos",
+        "services": {
+            "kratos": service("entrypoint of the kratos image", "kratos serve all --config /etc/config/kratos/kratos.yaml"),
+            "courier": service("kratos courier worker", "kratos courier watch --config /etc/config/kratos/kratos.yaml"),
+        },
+        "checks": {"ready": check("ready", "ready"), "alive": check("alive", "alive")},
+    }))
+    .unwrap()
+}
+
+/// The reference's `data_interfaces` requirer keeps a JSON copy of the provider's bag in
+/// each unit's bag (`diff()`, `lib/charms/data_platform_libs/v0/data_interfaces.py`).
+fn reference_diff_copy() -> String {
+    serde_json::json!({
+        "endpoints": "pg-0.pg-endpoints:5432", "username": "relation_id_1", "password": DB_PASSWORD,
+    })
+    .to_string()
+}
+
+impl World {
+    /// Two units as the reference charm leaves them, its containers still running.
+    fn as_the_reference_left_it() -> World {
+        let mut world = World::new();
+        let requested = charm_kratos::integrations::database::requested_secrets();
+        let state = world.harness.state_mut();
+        // `Secrets.__setitem__` (`src/secret.py`): `app.add_secret(content, label=...)`.
+        state.secrets.push(
+            Secret::new(
+                SecretOwner::Application("kratos".into()),
+                [("cookiesecret", REFERENCE_COOKIE)],
+            )
+            .with_label("cookie_secret"),
+        );
+        // `PeerData.__setitem__` (`src/integrations.py`): json.dumps values. The migration
+        // record (`_on_database_created`, `src/charm.py`) and the leader nudge
+        // (`_on_leader_elected`).
+        state.relation_mut(PEERS_ID).unwrap().app_data.insert(
+            "kratos".into(),
+            [
+                ("migration_version_1".to_string(), "\"v1.3.1\"".to_string()),
+                ("leader".to_string(), "\"kratos/0\"".to_string()),
+            ]
+            .into(),
+        );
+        // `DatabaseRequires` (data_interfaces): the request on relation-created (leader),
+        // `requested-secrets` in the leader's unit bag too, the diff copy in every unit's.
+        let db = state.relation_mut(DB_ID).unwrap();
+        db.app_data.insert(
+            "kratos".into(),
+            [
+                ("database", "test-model_kratos"),
+                ("extra-user-roles", "SUPERUSER"),
+                ("requested-secrets", requested.as_str()),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into(),
+        );
+        db.unit_data.insert(
+            LEADER.into(),
+            [
+                ("requested-secrets".to_string(), requested.clone()),
+                ("data".to_string(), reference_diff_copy()),
+            ]
+            .into(),
+        );
+        db.unit_data.insert(
+            FOLLOWER.into(),
+            [("data".to_string(), reference_diff_copy())].into(),
+        );
+        for unit in [LEADER, FOLLOWER] {
+            let unit_state = state.unit_mut(unit).unwrap();
+            unit_state.status = juju_rs_ops_testing::state::StatusRecord::new("active", "");
+            unit_state.workload_version = "v1.3.1".into();
+        }
+        for unit in [LEADER, FOLLOWER] {
+            world.reference_container(unit);
+        }
+        world
+    }
+
+    /// `PebbleService.plan` (`src/services.py`): the layer combined under `kratos`, the
+    /// config pushed, kratos restarted; `_configure_courier` (`src/charm.py`) restarts the
+    /// courier on the leader only. `_holistic_handler` pushed the recovery template only
+    /// if configured: here it was.
+    fn reference_container(&self, unit: &str) {
+        let fake = self.fake(unit);
+        let dsn = format!(
+            "postgres://relation_id_1:{DB_PASSWORD}@pg-0.pg-endpoints:5432/test-model_kratos"
+        );
+        fake.add_layer("kratos", &reference_layer(REFERENCE_COOKIE, &dsn), true)
+            .unwrap();
+        fake.add_file(CONFIG_FILE, REFERENCE_CONFIG);
+        fake.add_file(REFERENCE_TEMPLATE, "Your code: {{ .RecoveryCode }}");
+        fake.start(&["kratos"]).unwrap();
+        if unit == LEADER {
+            fake.start(&["courier"]).unwrap();
+        }
+        fake.clear_calls();
+    }
+
+    /// The hooks Juju 3.6 runs on a Kubernetes unit after `juju refresh`, with the new
+    /// charm (the old charm ran `stop`): upgrade-charm, config-changed,
+    /// leader-settings-changed (not on the leader), start, kratos-pebble-ready. No hook
+    /// changes the model in between, so the unit keeps what it read.
+    fn refresh(&mut self, unit: &str) {
+        let keep = std::mem::replace(&mut self.keep_relation_cache, true);
+        self.hook(unit, "upgrade-charm");
+        self.hook(unit, "config-changed");
+        if unit != LEADER {
+            self.hook(unit, "leader-settings-changed");
+        }
+        self.hook(unit, "start");
+        self.run(unit, &EventSpec::pebble_ready("kratos"));
+        self.keep_relation_cache = keep;
+    }
+
+    fn migrations(&self, unit: &str) -> usize {
+        self.fake(unit)
+            .exec_requests()
+            .iter()
+            .filter(|r| r.command.get(1).is_some_and(|c| c == "migrate"))
+            .count()
+    }
+
+    fn app_secrets(&self) -> Vec<Secret> {
+        self.harness
+            .state()
+            .secrets
+            .iter()
+            .filter(|s| s.owner == SecretOwner::Application("kratos".into()))
+            .cloned()
+            .collect()
+    }
+}
+
+#[test]
+fn a_refresh_keeps_the_references_cookie_secret_and_migration_and_takes_over_its_layer() {
+    let mut world = World::as_the_reference_left_it();
+    world.refresh(LEADER);
+    assert_eq!(world.status(LEADER), ("active".into(), String::new()));
+    assert_eq!(world.migrations(LEADER), 0, "no second migration");
+    // The same secret, read rather than made again: sessions stay valid.
+    let secrets = world.app_secrets();
+    assert_eq!(secrets.len(), 1, "{secrets:?}");
+    assert_eq!(secrets[0].revisions.len(), 1);
+    assert_eq!(
+        world.env(LEADER)["SECRETS_COOKIE"],
+        serde_json::json!([REFERENCE_COOKIE]).to_string()
+    );
+    // The same label and service names: this charm's definitions replace the reference's,
+    // and its configuration replaced the reference's, restarting both services once.
+    let plan = world.fake(LEADER).current_plan();
+    assert_eq!(
+        plan.services.keys().collect::<Vec<_>>(),
+        ["courier", "kratos"]
+    );
+    let ours = charm_kratos::workload::layer(&world.env(LEADER));
+    assert_eq!(plan.services, ours.services);
+    assert_eq!(plan.checks, ours.checks);
+    assert!(!world
+        .env(LEADER)
+        .contains_key("COURIER_TEMPLATE_OVERRIDE_PATH"));
+    assert_ne!(world.config(LEADER), REFERENCE_CONFIG);
+    assert_eq!(world.config(LEADER), World::active().config(LEADER));
+    let leader = world.fake(LEADER);
+    assert_eq!(leader.service_restarts("kratos"), 1);
+    assert_eq!(leader.service_state("courier").as_deref(), Some("active"));
+    // The record stays as it was; the leader nudge is gone.
+    let peers = world.peer_bag();
+    assert_eq!(peers["migration_version_1"], "\"v1.3.1\"");
+    assert!(!peers.contains_key("leader"), "{peers:?}");
+}
+
+#[test]
+fn a_refresh_that_replaced_the_pod_waits_for_the_container_then_converges_without_migrating() {
+    let mut world = World::as_the_reference_left_it();
+    // Kubernetes replaced the pod: the new container's Pebble is not up at upgrade-charm.
+    let fresh = container("v1.3.1");
+    fresh.add("kratos").set_cannot_connect(true);
+    world.containers.insert(LEADER.into(), fresh);
+    world.hook(LEADER, "upgrade-charm");
+    assert_eq!(
+        world.status(LEADER),
+        ("waiting".into(), "Waiting for the kratos container".into())
+    );
+    world.fake(LEADER).set_cannot_connect(false);
+    world.hook(LEADER, "config-changed");
+    world.hook(LEADER, "start");
+    world.run(LEADER, &EventSpec::pebble_ready("kratos"));
+    assert_eq!(world.status(LEADER), ("active".into(), String::new()));
+    assert_eq!(world.migrations(LEADER), 0, "no second migration");
+    assert_eq!(
+        world.env(LEADER)["SECRETS_COOKIE"],
+        serde_json::json!([REFERENCE_COOKIE]).to_string()
+    );
+    assert_eq!(world.app_secrets().len(), 1);
+}
+
+#[test]
+fn a_follower_refreshed_before_the_leader_reads_the_references_record_and_does_not_migrate() {
+    let mut world = World::as_the_reference_left_it();
+    // Kubernetes rolls the highest ordinal first: the leader still runs the reference.
+    world.refresh(FOLLOWER);
+    assert_eq!(world.status(FOLLOWER), ("active".into(), String::new()));
+    assert_eq!(world.migrations(FOLLOWER), 0);
+    let follower = world.fake(FOLLOWER);
+    assert_eq!(follower.service_state("kratos").as_deref(), Some("active"));
+    assert_eq!(
+        follower.service_state("courier").as_deref(),
+        Some("inactive")
+    );
+    assert_eq!(
+        world.env(FOLLOWER)["SECRETS_COOKIE"],
+        serde_json::json!([REFERENCE_COOKIE]).to_string()
+    );
+    // Its own unit bag is brought to this charm's shape; the application bags are the
+    // leader's to change.
+    let db = world.harness.state().relation(DB_ID).unwrap().clone();
+    assert!(
+        db.unit_bag(FOLLOWER).is_empty(),
+        "{:?}",
+        db.unit_bag(FOLLOWER)
+    );
+    assert!(db.unit_bag(LEADER).contains_key("data"));
+    assert!(world.peer_bag().contains_key("leader"));
+    assert_eq!(world.app_secrets().len(), 1);
+}
+
+#[test]
+fn an_older_reference_revisions_migration_record_is_honoured_and_copied_to_this_charms_key() {
+    let mut world = World::as_the_reference_left_it();
+    // Revisions before the reference's August 2025 refactor: `db_migrate_version_<id>`.
+    world
+        .harness
+        .state_mut()
+        .relation_mut(PEERS_ID)
+        .unwrap()
+        .app_data
+        .insert(
+            "kratos".into(),
+            [("db_migrate_version_1".to_string(), "\"v1.3.1\"".to_string())].into(),
+        );
+    world.refresh(FOLLOWER);
+    assert_eq!(world.status(FOLLOWER).0, "active");
+    world.refresh(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.migrations(LEADER) + world.migrations(FOLLOWER), 0);
+    let peers = world.peer_bag();
+    assert_eq!(peers["migration_version_1"], "\"v1.3.1\"");
+    // Kept for units that still run such a revision during the rolling refresh.
+    assert_eq!(peers["db_migrate_version_1"], "\"v1.3.1\"");
+}
+
+#[test]
+fn a_refresh_onto_another_kratos_version_migrates_once_for_it() {
+    let mut world = World::as_the_reference_left_it();
+    // The refresh also brought a new image: the record is for the old version.
+    set_kratos_version(&world.fake(LEADER), "v1.3.2");
+    world.refresh(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.migrations(LEADER), 1);
+    assert_eq!(world.peer_bag()["migration_version_1"], "\"v1.3.2\"");
+}
+
+#[test]
+fn the_references_email_templates_are_removed_on_upgrade_charm() {
+    let mut world = World::as_the_reference_left_it();
+    world.hook(LEADER, "config-changed");
+    assert!(world.fake(LEADER).file(REFERENCE_TEMPLATE).is_some());
+    world.hook(LEADER, "upgrade-charm");
+    assert!(world.fake(LEADER).file(REFERENCE_TEMPLATE).is_none());
+    assert!(!world
+        .fake(LEADER)
+        .file_paths()
+        .iter()
+        .any(|p| p.starts_with("/etc/config/templates")));
+    // Nothing there: nothing to do.
+    world.hook(LEADER, "upgrade-charm");
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+/// Every relation the reference writes on, with the remote side's data and (when
+/// `reference_bags`) Kratos's side as the reference leaves it (the shapes captured in
+/// shared/INTEGRATIONS.md from the reference and its libraries; values abridged where
+/// this charm overwrites them anyway).
+fn every_reference_relation(reference_bags: bool) -> Vec<Relation> {
+    let ours = |relation: Relation, bag: &[(&str, &str)]| {
+        if reference_bags {
+            relation.with_app_data(
+                "kratos",
+                bag.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+        } else {
+            relation
+        }
+    };
+    let host = [("external_host", "iam.example.com"), ("scheme", "https")];
+    let route_config = "http:\n  routers:\n    juju-test-model-kratos-public-api-router-schemas:\n      entryPoints:\n      - web\n      rule: PathPrefix(`/schemas`)\n      service: juju-test-model-kratos-public-api-service\n  services:\n    juju-test-model-kratos-public-api-service:\n      loadBalancer:\n        servers:\n        - url: http://kratos.test-model.svc.cluster.local:4433\n";
+    let topology = r#"{"model": "test-model", "model_uuid": "6f3b7c2e-2d0a-4e1b-9c57-0a4d8e6b1f2c", "application": "kratos", "unit": "kratos/0", "charm_name": "kratos"}"#;
+    let providers = serde_json::json!([{"provider": "generic", "client_id": "kratos-client", "id": "hydra", "issuer_url": "https://hydra.example.com", "client_secret": IDP_SECRET}]).to_string();
+    let redirect = r#"[{"provider_id":"hydra","redirect_uri":"https://iam.example.com/self-service/methods/oidc/callback/hydra"}]"#;
+    let certificates = serde_json::json!([CA_PEM]).to_string();
+    let loki = serde_json::json!({"url": "http://loki-0.loki-endpoints.cos.svc.cluster.local:3100/loki/api/v1/push"}).to_string();
+    let mut metrics = ours(
+        related(REF_METRICS_ID, "metrics-endpoint", "prometheus_scrape", "prometheus", &[]),
+        &[
+            ("scrape_metadata", topology),
+            ("scrape_jobs", r#"[{"metrics_path": "/metrics/prometheus", "static_configs": [{"targets": ["*:4434"]}]}]"#),
+            ("alert_rules", r#"{"groups": []}"#),
+        ],
+    )
+    .with_local_unit(FOLLOWER);
+    if reference_bags {
+        for (unit, address) in [(LEADER, "10.1.0.10"), (FOLLOWER, "10.1.0.11")] {
+            metrics.unit_data.insert(
+                unit.into(),
+                [
+                    (
+                        "prometheus_scrape_unit_address".to_string(),
+                        address.to_string(),
+                    ),
+                    ("prometheus_scrape_unit_name".to_string(), unit.to_string()),
+                ]
+                .into(),
+            );
+        }
+    }
+    vec![
+        login_ui_relation(REF_UI_ID, &PAGES),
+        ours(
+            related(
+                REF_PUBLIC_ID,
+                "public-route",
+                "traefik_route",
+                "traefik-public",
+                &host,
+            ),
+            &[("raw", "True"), ("config", route_config)],
+        ),
+        ours(
+            related(
+                REF_INTERNAL_ID,
+                "internal-route",
+                "traefik_route",
+                "traefik-internal",
+                &[("external_host", "10.64.140.43"), ("scheme", "http")],
+            ),
+            &[("raw", "True"), ("config", route_config)],
+        ),
+        ours(
+            related(
+                REF_IDP_ID,
+                "kratos-external-idp",
+                "external_provider",
+                "hydra-idp",
+                &[("providers", &providers)],
+            ),
+            &[("providers", redirect)],
+        ),
+        ours(
+            related(REF_INFO_ID, "kratos-info", "kratos_info", "login-ui", &[]),
+            &[
+                ("admin_endpoint", "http://10.64.140.43"),
+                ("public_endpoint", "http://10.64.140.43"),
+                (
+                    "login_browser_endpoint",
+                    "https://iam.example.com/self-service/login/browser",
+                ),
+                ("sessions_endpoint", "http://10.64.140.43/sessions/whoami"),
+                ("providers_configmap_name", "oidc-providers"),
+                ("schemas_configmap_name", "identity-schemas"),
+                ("configmaps_namespace", "test-model"),
+                ("mfa_enabled", "True"),
+                ("oidc_webauthn_sequencing_enabled", "False"),
+                ("verification_enabled", "False"),
+                ("feature_flags", "password,totp,backup_codes"),
+            ],
+        ),
+        ours(
+            related(
+                REF_TRACING_ID,
+                "tracing",
+                "tracing",
+                "tempo",
+                &[("receivers", TEMPO_RECEIVERS)],
+            ),
+            &[("receivers", r#"["otlp_http"]"#)],
+        ),
+        metrics,
+        ours(
+            related(
+                REF_GRAFANA_ID,
+                "grafana-dashboard",
+                "grafana_dashboard",
+                "grafana",
+                &[],
+            ),
+            &[(
+                "dashboards",
+                r#"{"templates": {"file:kratos.json": {"charm": "kratos", "content": "/Td6WFoAAATm1rRG", "juju_topology": {}, "inject_dropdowns": true, "dashboard_alt_uid": "00243581eeb55c29"}}, "uuid": "0cb428dd-027b-48aa-b347-211821076671"}"#,
+            )],
+        ),
+        ours(
+            related(
+                REF_CA_ID,
+                "receive-ca-cert",
+                "certificate_transfer",
+                "self-signed",
+                &[("certificates", &certificates), ("version", "1")],
+            ),
+            &[("version", "1")],
+        ),
+        ours(
+            Relation::new(REF_LOKI_ID, "logging", "loki_push_api", "loki")
+                .with_remote_unit("loki/0", [("endpoint", loki.as_str())]),
+            &[("metadata", topology), ("alert_rules", r#"{"groups": []}"#)],
+        ),
+    ]
+}
+
+/// Our application bag and each unit's bag on every relation but the peers'.
+fn our_bags(world: &World) -> BTreeMap<(u32, String), BTreeMap<String, String>> {
+    let state = world.harness.state();
+    let mut bags = BTreeMap::new();
+    for relation in state.relations.iter().filter(|r| r.id != PEERS_ID) {
+        for member in ["kratos", LEADER, FOLLOWER] {
+            let bag = if member == "kratos" {
+                relation.app_bag(member)
+            } else {
+                relation.unit_bag(member)
+            };
+            bags.insert((relation.id, member.to_string()), bag);
+        }
+    }
+    bags
+}
+
+fn with_bindings(world: &mut World) {
+    let state = world.harness.state_mut();
+    state.bindings.insert("metrics-endpoint".into());
+    state.units.get_mut(FOLLOWER).unwrap().address = "10.1.0.11".into();
+}
+
+#[test]
+fn every_relation_the_reference_wrote_on_is_republished_in_this_charms_shapes() {
+    // This charm deployed afresh with the same integrations: the shapes it publishes.
+    let mut fresh = World::active();
+    with_bindings(&mut fresh);
+    for relation in every_reference_relation(false) {
+        fresh.relate(relation);
+    }
+    fresh.converge(LEADER);
+    fresh.converge(FOLLOWER);
+    assert_eq!(
+        fresh.status(LEADER).0,
+        "active",
+        "{:?}",
+        fresh.status(LEADER)
+    );
+
+    let mut world = World::as_the_reference_left_it();
+    with_bindings(&mut world);
+    for relation in every_reference_relation(true) {
+        world.relate(relation);
+    }
+    let before = our_bags(&world);
+    world.refresh(FOLLOWER);
+    world.refresh(LEADER);
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    assert_eq!(world.status(FOLLOWER).0, "active");
+    assert_eq!(world.migrations(LEADER) + world.migrations(FOLLOWER), 0);
+
+    let after = our_bags(&world);
+    let expected = our_bags(&fresh);
+    for (key, bag) in &after {
+        assert_eq!(
+            Some(bag),
+            expected.get(key),
+            "relation {} bag of {}",
+            key.0,
+            key.1
+        );
+        // Consumers keep finding every key the reference wrote, but the library's private
+        // copy of postgresql-k8s's bag (credentials included).
+        for name in before[key].keys().filter(|k| *k != "data") {
+            assert!(
+                bag.contains_key(name),
+                "relation {} bag of {} lost {name}",
+                key.0,
+                key.1
+            );
+        }
+    }
+    assert!(before[&(DB_ID, FOLLOWER.to_string())].contains_key("data"));
+    assert!(!after
+        .values()
+        .any(|bag| bag.values().any(|v| v.contains(DB_PASSWORD))));
+}
+
+#[test]
+fn the_configmaps_the_reference_created_are_adopted_and_never_written() {
+    let mut world = World::as_the_reference_left_it();
+    let kube = cluster();
+    // `BaseConfigMap.create` (`src/configs.py`) on install: labels and the StatefulSet as
+    // owner, no data; then the admin UI wrote a provider into `oidc-providers`.
+    for name in ["identity-schemas", "oidc-providers"] {
+        let sts = kube.stateful_sets.borrow()["kratos"].clone();
+        let cm = charm_kratos::cluster::configmaps::new_config_map(
+            name,
+            "test-model",
+            "kratos",
+            Some(&sts),
+        );
+        kube.config_maps.borrow_mut().insert(name.into(), cm);
+    }
+    let idps = serde_json::json!([{"provider": "github", "client_id": "gh-client", "client_secret": IDP_SECRET, "id": "github"}]);
+    config_map_data(&kube, "oidc-providers", &[("idps.json", &idps.to_string())]);
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    let before = kube.config_maps.borrow().clone();
+    kube.calls.borrow_mut().clear();
+    world.run_kube(LEADER, "upgrade-charm", &kube);
+    world.run_kube(LEADER, "config-changed", &kube);
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER), ("active".into(), String::new()));
+    assert_eq!(*kube.config_maps.borrow(), before);
+    let writes: Vec<String> = kube
+        .calls
+        .borrow()
+        .iter()
+        .filter(|c| c.contains("configmap") && !c.starts_with("get"))
+        .cloned()
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert!(world.config(LEADER).contains("gh-client"));
+    assert_eq!(world.migrations(LEADER), 0);
+}

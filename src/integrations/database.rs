@@ -89,21 +89,22 @@ impl Integration for Database {
     }
 
     /// The leader asks for the database (application bag, and `requested-secrets` in its
-    /// unit bag as the library does).
+    /// unit bag as the library does). Every unit removes the library's `data` from its
+    /// unit bag (see [`LIBRARY_DIFF_KEY`]).
     fn publish(model: &Model, inputs: &Inputs) -> Result<(), CharmError> {
-        if !inputs.leader {
-            return Ok(());
-        }
         let Some(relation) = model.first_relation(ENDPOINT)? else {
             return Ok(());
         };
-        model.update_databag(
-            &relation,
-            Bag::LocalApp,
-            &request(model.model_name(), model.app_name()),
-        )?;
-        let unit_request = Databag::from([("requested-secrets".into(), requested_secrets())]);
-        model.update_databag(&relation, Bag::LocalUnit, &unit_request)?;
+        let mut unit_bag = Databag::from([(LIBRARY_DIFF_KEY.to_string(), String::new())]);
+        if inputs.leader {
+            model.update_databag(
+                &relation,
+                Bag::LocalApp,
+                &request(model.model_name(), model.app_name()),
+            )?;
+            unit_bag.insert("requested-secrets".into(), requested_secrets());
+        }
+        model.update_databag(&relation, Bag::LocalUnit, &unit_bag)?;
         Ok(())
     }
 }
@@ -128,6 +129,13 @@ const REQUESTED_SECRETS: [&str; 8] = [
     "entity-name",
     "entity-password",
 ];
+
+/// Where the data_platform_libs requirer (which the reference charm uses) keeps, in each
+/// unit's own bag, a JSON copy of postgresql-k8s's application bag as it last saw it, to
+/// diff the next relation-changed against: private to that library, and a copy of the
+/// credentials when the provider sends them in the databag. This charm reads the
+/// provider's bag itself, so after a refresh from the reference every unit removes it.
+pub const LIBRARY_DIFF_KEY: &str = "data";
 
 /// The database name the charm asks for: `<model>_<app>`.
 pub fn database_name(model: &str, app: &str) -> String {
