@@ -19,8 +19,8 @@ use crate::container;
 use crate::error::CharmError;
 use crate::inputs::Inputs;
 use crate::integrations::database::Database;
-use crate::integrations::peers::{PeerData, Peers};
-use crate::integrations::{Integration, Reading};
+use crate::integrations::peers::{self, PeerData, Peers};
+use crate::integrations::{Databag, Integration, Reading};
 use crate::kratos_api::AdminClient;
 use crate::kubernetes::KubeApi;
 use crate::migration::MigrationTarget;
@@ -69,6 +69,7 @@ pub fn run(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<(), CharmErr
         }
         "run-migration" => run_migration(ctx, kube),
         "cleanup" => cleanup(ctx),
+        "rotate-cookie-secret" => rotate_cookie_secret(ctx, kube),
         other => Ok(Err(ActionFailure::new(format!(
             "The charm has no action named '{other}'"
         )))),
@@ -138,6 +139,69 @@ fn password(
         Err(e) => return Err(e.into()),
     };
     Ok(action_logic::password_from_secret(secret_id, content.as_ref()).map(Some))
+}
+
+/// Parameters of `rotate-cookie-secret`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RotateCookieSecretParams {
+    /// Juju fills in the default (true) from actions.yaml.
+    keep_previous: Option<bool>,
+}
+
+/// The peer application key the leader changes after a rotation: the followers get
+/// `kratos-peers-relation-changed` and take the new secret at once (an application-owned
+/// secret sends its own units no `secret-changed`).
+const COOKIE_ROTATED_KEY: &str = "cookie-secret-rotated";
+
+/// `rotate-cookie-secret`: the leader makes a new cookie secret (keeping the old one as
+/// still accepted unless told not to), wakes the followers, and converges.
+fn rotate_cookie_secret(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Outcome, CharmError> {
+    let params = match params::<RotateCookieSecretParams>(ctx)? {
+        Ok(params) => params,
+        Err(failure) => return Ok(Err(failure)),
+    };
+    let keep_previous = params.keep_previous.unwrap_or(true);
+    if !ctx.model.is_leader()? {
+        return Ok(Err(ActionFailure::new(
+            "Only the leader unit can rotate the cookie secret (the application owns it): \
+             run it on the leader (juju run kratos/leader rotate-cookie-secret)",
+        )));
+    }
+    if secrets::rotate_cookie_secret(&ctx.model, keep_previous)?.is_none() {
+        return Ok(Err(ActionFailure::new(
+            "There is no cookie secret to rotate yet: the leader creates it on its first \
+             hook; run the action again once the unit is active",
+        )));
+    }
+    if let Some(peers) = ctx.model.first_relation(peers::ENDPOINT)? {
+        let marker = Databag::from([(
+            COOKIE_ROTATED_KEY.to_string(),
+            cleanup::timestamp(cleanup::now()),
+        )]);
+        ctx.model.update_databag(&peers, Bag::LocalApp, &marker)?;
+    }
+    let status: Status = charm::reconcile(ctx, kube)?.status;
+    ctx.model.set_status(&status)?;
+    let message = if keep_previous {
+        "The cookie secret was rotated; the previous one is still accepted, so sessions stay valid"
+    } else {
+        "The cookie secret was rotated; sessions and flows signed with the old one have ended"
+    };
+    let results = std::collections::BTreeMap::from([
+        (
+            "message".to_string(),
+            serde_json::Value::String(message.to_string()),
+        ),
+        (
+            "previous-kept".to_string(),
+            serde_json::Value::Bool(keep_previous),
+        ),
+    ]);
+    Ok(Ok(ActionOutput {
+        results,
+        log: Vec::new(),
+    }))
 }
 
 /// Parameters of `run-migration`.

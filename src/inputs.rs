@@ -15,7 +15,7 @@ use crate::integrations::{Contribute, Integration, Reading};
 use crate::kubernetes::KubeApi;
 use crate::plan::{self, Plan};
 use crate::secrets;
-use crate::sensitive::Sensitive;
+use crate::secrets::CookieSecrets;
 use crate::workload::WorkloadSpec;
 
 /// Declares the integrations: one line each (field name and type implementing
@@ -100,8 +100,8 @@ pub struct Inputs {
     pub leader: bool,
     /// The validated config (blocked naming the option when invalid).
     pub config: Reading<ValidConfig>,
-    /// The application's cookie secret (waiting until the leader created it).
-    pub cookie: Reading<Sensitive>,
+    /// The application's cookie secrets (waiting until the leader created them).
+    pub cookie: Reading<CookieSecrets>,
     /// Every integration.
     pub integrations: Integrations,
     /// What Kubernetes holds: the ConfigMaps and the StatefulSet (absent outside

@@ -13,7 +13,7 @@ use crate::identity_schemas;
 use crate::inputs::Integrations;
 use crate::integrations::{external_idp, Reading};
 use crate::kratos_config::{self, KratosConfig};
-use crate::sensitive::Sensitive;
+use crate::secrets::CookieSecrets;
 use crate::workload::WorkloadSpec;
 
 /// The desired workload.
@@ -34,8 +34,8 @@ pub struct Plan {
 pub struct Sources<'a> {
     /// The config, if valid.
     pub config: Option<&'a ValidConfig>,
-    /// The cookie secret, if there.
-    pub cookie: Option<&'a Sensitive>,
+    /// The cookie secrets, if there.
+    pub cookie: Option<&'a CookieSecrets>,
     /// Every integration.
     pub integrations: &'a Integrations,
     /// Kubernetes's ConfigMaps, if read.
@@ -64,10 +64,8 @@ pub fn plan(ctx: &Context, sources: &Sources<'_>) -> Reading<Plan> {
         None
     };
     let mut spec = WorkloadSpec::from_config(config, selection.set, verification_template);
-    spec.env.insert(
-        "SECRETS_COOKIE".into(),
-        serde_json::json!([cookie.expose()]).to_string(),
-    );
+    spec.env
+        .insert("SECRETS_COOKIE".into(), cookie.kratos_json());
     integrations.contribute(&mut spec);
     // The ConfigMap's providers come after the relations' (as the reference orders them).
     if let Some(cluster) = cluster {

@@ -464,6 +464,7 @@ fn actions_and_their_params_match_the_spec() {
         ),
         ("run-migration", (vec!["timeout"], vec![])),
         ("cleanup", (vec!["batch-size", "keep-last"], vec![])),
+        ("rotate-cookie-secret", (vec!["keep-previous"], vec![])),
     ]
     .into_iter()
     .collect();

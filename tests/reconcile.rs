@@ -3820,3 +3820,104 @@ fn the_configmaps_the_reference_created_are_adopted_and_never_written() {
     assert!(world.config(LEADER).contains("gh-client"));
     assert_eq!(world.migrations(LEADER), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// rotate-cookie-secret
+
+impl World {
+    /// The cookie secrets `unit`'s Kratos runs with, signing first.
+    fn cookies(&self, unit: &str) -> Vec<String> {
+        serde_json::from_str(&self.env(unit)["SECRETS_COOKIE"]).expect("a JSON list")
+    }
+
+    fn peers_changed(&mut self, unit: &str) {
+        let relation = self
+            .harness
+            .state()
+            .relation(PEERS_ID)
+            .expect("peers")
+            .clone();
+        self.run(unit, &EventSpec::relation("changed", &relation, None));
+    }
+}
+
+#[test]
+fn rotating_the_cookie_secret_keeps_the_previous_one_accepted_on_every_unit() {
+    let mut world = World::active();
+    let first = world.cookies(LEADER);
+    assert_eq!(first.len(), 1);
+
+    let run = run_action_with(
+        &mut world,
+        LEADER,
+        "rotate-cookie-secret",
+        serde_json::json!({}),
+    );
+    assert!(!run.failed, "{:?}", run.message);
+    assert_eq!(run.results["previous-kept"], "true");
+    let rotated = world.cookies(LEADER);
+    assert_eq!(rotated.len(), 2);
+    assert_ne!(rotated[0], first[0]);
+    assert_eq!(rotated[1], first[0], "the old secret still verifies");
+    assert_eq!(world.status(LEADER).0, "active");
+    // The secret holds both, under the reference's key and ours.
+    let secret = world
+        .harness
+        .state()
+        .secret("cookie_secret")
+        .unwrap()
+        .clone();
+    let latest = &secret.revisions.last().unwrap().content;
+    assert_eq!(latest["cookiesecret"], rotated[0]);
+    assert_eq!(latest["cookiesecret-previous"], first[0]);
+    // The follower is woken through the peer bag and takes both.
+    assert!(world.peer_bag().contains_key("cookie-secret-rotated"));
+    world.peers_changed(FOLLOWER);
+    assert_eq!(world.cookies(FOLLOWER), rotated);
+
+    // A second rotation drops the first secret.
+    run_action_with(
+        &mut world,
+        LEADER,
+        "rotate-cookie-secret",
+        serde_json::json!({}),
+    );
+    let again = world.cookies(LEADER);
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1], rotated[0]);
+    assert!(!again.contains(&first[0]));
+}
+
+#[test]
+fn rotating_without_keeping_the_previous_secret_leaves_only_the_new_one() {
+    let mut world = World::active();
+    let first = world.cookies(LEADER);
+    let run = run_action_with(
+        &mut world,
+        LEADER,
+        "rotate-cookie-secret",
+        serde_json::json!({"keep-previous": false}),
+    );
+    assert!(!run.failed, "{:?}", run.message);
+    assert_eq!(run.results["previous-kept"], "false");
+    let now = world.cookies(LEADER);
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, first);
+}
+
+#[test]
+fn rotating_the_cookie_secret_is_refused_on_a_follower() {
+    let mut world = World::active();
+    let before = world.cookies(FOLLOWER);
+    let run = run_action_with(
+        &mut world,
+        FOLLOWER,
+        "rotate-cookie-secret",
+        serde_json::json!({}),
+    );
+    assert!(run.failed);
+    let message = run.message.unwrap_or_default();
+    assert!(message.contains("kratos/leader"), "{message}");
+    assert_eq!(world.cookies(FOLLOWER), before);
+    assert_eq!(world.cookies(LEADER), before);
+}
