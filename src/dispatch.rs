@@ -14,6 +14,16 @@ use crate::steady;
 /// The unit-state key of the relations remembered between hooks.
 pub const RELATION_CACHE_KEY: &str = "relations";
 
+/// The endpoints whose remote data can carry a credential, never remembered in the unit
+/// state (which the controller stores unencrypted): the external IdPs' client secrets
+/// (and Apple's private key), smtp's inline password (the legacy format) and
+/// postgresql's inline credentials (providers without Juju secrets).
+pub const PRIVATE_ENDPOINTS: [&str; 3] = [
+    crate::integrations::external_idp::ENDPOINT,
+    crate::integrations::smtp::ENDPOINT,
+    crate::integrations::database::ENDPOINT,
+];
+
 /// Runs the charm for one event, with the in-cluster Kubernetes API (none outside
 /// Kubernetes).
 pub fn dispatch(ctx: &mut Context) -> Result<(), CharmError> {
@@ -55,7 +65,8 @@ pub fn dispatch_with(ctx: &mut Context, kube: Option<&dyn KubeApi>) -> Result<()
     }
     // Relations are remembered between hooks (Juju tells of every change with an event on
     // the relation); see juju_rs_ops::model::relation_cache. The shortcut above reads none.
-    ctx.model.use_relation_cache(RELATION_CACHE_KEY)?;
+    ctx.model
+        .use_relation_cache_except(RELATION_CACHE_KEY, &PRIVATE_ENDPOINTS)?;
     let converged = charm::reconcile(ctx, kube)?;
     steady::finish(ctx, previous.as_ref(), &converged)?;
     ctx.model.save_relation_cache()?;

@@ -2777,17 +2777,25 @@ fn with_every_integration_related_a_config_change_reads_only_the_peer_relation_a
     world.hook(LEADER, "config-changed");
     let tools = world.tool_calls_since(before);
     assert!(world.config(LEADER).contains("level: debug"));
-    // Only the peer relation (the application's own, never remembered) is read again.
+    // Only the peer relation (the application's own, never remembered) is read again,
+    // and the remote bags that can hold a credential (pg-database's, the IdP's: never
+    // remembered, see the next test).
     let relation_reads: Vec<&String> = tools
         .iter()
         .filter(|t| t.starts_with("relation-"))
         .collect();
     assert_eq!(
         relation_reads,
-        ["relation-ids", "relation-list", "relation-get"],
+        [
+            "relation-ids",
+            "relation-list",
+            "relation-get",
+            "relation-get",
+            "relation-get"
+        ],
         "{tools:?}"
     );
-    assert!(tools.len() <= 12, "{} calls: {tools:?}", tools.len());
+    assert!(tools.len() <= 14, "{} calls: {tools:?}", tools.len());
 
     // A relation event refreshes that relation.
     world.set_remote(
@@ -3920,4 +3928,50 @@ fn rotating_the_cookie_secret_is_refused_on_a_follower() {
     assert!(message.contains("kratos/leader"), "{message}");
     assert_eq!(world.cookies(FOLLOWER), before);
     assert_eq!(world.cookies(LEADER), before);
+}
+#[test]
+fn remote_data_that_can_hold_a_credential_is_never_remembered_in_the_unit_state() {
+    // The controller stores unit state unencrypted: the relation snapshot must not hold
+    // the IdP's client secret, smtp's inline password nor postgresql's inline one.
+    let mut world = World::active();
+    world.relate(public_route(&[
+        ("external_host", "iam.example.com"),
+        ("scheme", "https"),
+    ]));
+    world.relate(idp_relation());
+    let smtp_password = "legacy-smtp-pa55";
+    world.relate(smtp_relation(&[
+        ("host", "mail.example.com"),
+        ("port", "587"),
+        ("auth_type", "plain"),
+        ("transport_security", "starttls"),
+        ("skip_ssl_verify", "False"),
+        ("user", "kratos"),
+        ("password", smtp_password),
+    ]));
+    world.converge(LEADER);
+    world.keep_relation_cache = true;
+    world.converge(LEADER);
+    world.set_config("log_level", "debug");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    // Kratos still gets every one of them (read from Juju, not from the snapshot)...
+    assert!(world.config(LEADER).contains(IDP_SECRET));
+    assert!(world.env(LEADER)["COURIER_SMTP_CONNECTION_URI"].contains(smtp_password));
+    assert!(world.env(LEADER)["DSN"].contains(DB_PASSWORD));
+    // ... and the unit state remembers relations, but none of the secrets.
+    let state = &world.harness.state().unit(LEADER).unwrap().state;
+    let snapshot = &state[charm_kratos::dispatch::RELATION_CACHE_KEY];
+    assert!(snapshot.contains("iam.example.com"), "{snapshot}");
+    for secret in [IDP_SECRET, smtp_password, DB_PASSWORD] {
+        assert!(
+            state.values().all(|v| !v.contains(secret)),
+            "{secret} in the unit state: {state:?}"
+        );
+    }
 }

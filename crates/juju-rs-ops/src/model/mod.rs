@@ -84,6 +84,8 @@ pub struct Model {
     event: Event,
     /// The unit-state key of the relation snapshot, once the charm opted in.
     relation_cache_key: RefCell<Option<String>>,
+    /// Endpoints whose remote bags the snapshot never holds (their data can be secret).
+    relation_cache_private: RefCell<Vec<String>>,
     cache: RefCell<Cache>,
 }
 
@@ -128,6 +130,7 @@ impl Model {
             broken_relation,
             event: event.clone(),
             relation_cache_key: RefCell::new(None),
+            relation_cache_private: RefCell::new(Vec::new()),
             cache: RefCell::default(),
         }
     }
@@ -142,7 +145,23 @@ impl Model {
     /// invalidated, is answered without hook tools. Call [`Model::save_relation_cache`]
     /// at the end of a successful hook. Costs the `state-get` the model reads anyway.
     pub fn use_relation_cache(&self, key: &str) -> Result<(), ModelError> {
+        self.use_relation_cache_except(key, &[])
+    }
+
+    /// [`Model::use_relation_cache`], except that the remote databags of relations on
+    /// `private_endpoints` are never stored: the controller keeps unit state
+    /// unencrypted, so name every endpoint whose remote data can carry a credential
+    /// (they are read from Juju in every hook). Membership and this application's own
+    /// bags on them are still remembered. A snapshot an earlier version stored with such
+    /// bags is cleaned when read.
+    pub fn use_relation_cache_except(
+        &self,
+        key: &str,
+        private_endpoints: &[&str],
+    ) -> Result<(), ModelError> {
         *self.relation_cache_key.borrow_mut() = Some(key.to_string());
+        *self.relation_cache_private.borrow_mut() =
+            private_endpoints.iter().map(|e| e.to_string()).collect();
         let Some(text) = self.state_value(key)? else {
             return Ok(());
         };
@@ -150,7 +169,13 @@ impl Model {
         let Ok(snapshot) = serde_json::from_str::<relation_cache::Snapshot>(&text) else {
             return Ok(());
         };
-        let snapshot = snapshot.still_valid_for(&self.event, &self.app_name);
+        let snapshot = snapshot
+            .without_remote_bags_of(
+                &self.relation_cache_private.borrow(),
+                &self.app_name,
+                &self.unit_name,
+            )
+            .still_valid_for(&self.event, &self.app_name);
         let mut cache = self.cache.borrow_mut();
         for (endpoint, relations) in snapshot.relations() {
             cache.relations.entry(endpoint).or_insert(relations);
@@ -171,6 +196,11 @@ impl Model {
         let snapshot = {
             let cache = self.cache.borrow();
             relation_cache::Snapshot::of(&cache.relations, &cache.databags, &self.app_name)
+                .without_remote_bags_of(
+                    &self.relation_cache_private.borrow(),
+                    &self.app_name,
+                    &self.unit_name,
+                )
         };
         let text = String::from_utf8(encode_json(&snapshot)?).map_err(|e| ModelError::Invalid {
             what: "relation snapshot".to_string(),

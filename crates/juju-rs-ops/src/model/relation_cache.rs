@@ -17,7 +17,13 @@
 //! (one relation, a few calls), and what they hold (e.g. a migration record) is what a
 //! unit must never read stale. A hook that fails has its state writes discarded by Juju, so the snapshot
 //! only ever holds what a successful hook saw. Secrets are never part of it; relation
-//! data is, so keep the unit state as private as the relation data itself is.
+//! data is, and the controller stores unit state unencrypted: an endpoint whose remote
+//! data can carry a credential (a client secret, a password sent inline by an older
+//! provider) is named as private ([`Model::use_relation_cache_except`]), and the remote
+//! bags of its relations are never remembered (read from Juju in every hook instead; this
+//! application's own bags on it still are).
+//!
+//! [`Model::use_relation_cache_except`]: super::Model::use_relation_cache_except
 
 use std::collections::BTreeMap;
 
@@ -79,6 +85,30 @@ impl Snapshot {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         }
+    }
+
+    /// The snapshot without the remote bags of relations on `private` endpoints. Bags
+    /// of a relation the snapshot does not list are left out too when any endpoint is
+    /// private (their endpoint is unknown). This application's bags (`app`, `unit`) stay.
+    pub fn without_remote_bags_of(mut self, private: &[String], app: &str, unit: &str) -> Snapshot {
+        if private.is_empty() {
+            return self;
+        }
+        let public_ids: Vec<u32> = self
+            .relations
+            .iter()
+            .filter(|(endpoint, _)| !private.contains(endpoint))
+            .flat_map(|(_, list)| list.iter().map(|r| r.id))
+            .collect();
+        self.bags.retain(|((id, member, is_app), _)| {
+            let local = if *is_app {
+                member == app
+            } else {
+                member == unit
+            };
+            local || public_ids.contains(id)
+        });
+        self
     }
 
     /// What is still true for `event` (see the module's rules).
@@ -211,6 +241,41 @@ mod tests {
         let kept = snapshot().still_valid_for(&departed, "kratos");
         assert!(!kept.relations.contains_key("db"));
         assert!(kept.relations.contains_key("ui"));
+    }
+
+    #[test]
+    fn remote_bags_of_private_endpoints_are_left_out() {
+        let mut with_units = snapshot();
+        with_units.bags.push((
+            (1, "pg/0".to_string(), false),
+            Databag::from([("password".to_string(), "hunter2".to_string())]),
+        ));
+        with_units.bags.push((
+            (1, "kratos/0".to_string(), false),
+            Databag::from([("asked".to_string(), "yes".to_string())]),
+        ));
+        // A bag of a relation the snapshot does not list: its endpoint is unknown.
+        with_units
+            .bags
+            .push(((9, "other".to_string(), true), Databag::new()));
+        let kept =
+            with_units
+                .clone()
+                .without_remote_bags_of(&["db".to_string()], "kratos", "kratos/0");
+        let members: Vec<(u32, &str)> = kept
+            .bags
+            .iter()
+            .map(|((id, member, _), _)| (*id, member.as_str()))
+            .collect();
+        assert_eq!(members, [(1, "kratos"), (2, "web"), (1, "kratos/0")]);
+        assert_eq!(kept.relations, with_units.relations, "membership is kept");
+        assert_eq!(
+            with_units
+                .clone()
+                .without_remote_bags_of(&[], "kratos", "kratos/0"),
+            with_units,
+            "nothing private: everything kept"
+        );
     }
 
     #[test]
