@@ -3829,18 +3829,22 @@ fn the_configmaps_the_reference_created_are_adopted_and_never_written() {
 /// Kratos runs what it was started with.
 #[test]
 fn a_pushed_config_whose_restart_never_happened_restarts_on_the_next_hook() {
+    const TEMPLATE: &str = "<p>Your recovery code: {{ .RecoveryCode }}</p>";
     let mut world = World::active();
-    world.set_config("log_level", "debug");
+    // An option that changes only kratos.yaml (not the layer, whose change would replan).
+    world.set_config("recovery_email_template", TEMPLATE);
     world.converge(LEADER);
     let debug = world.config(LEADER);
-    world.set_config("log_level", "info");
+    world.set_config("recovery_email_template", "");
+    world.converge(LEADER);
+    assert_ne!(world.config(LEADER), debug);
     world.converge(LEADER);
     let fake = world.fake(LEADER);
     let restarts = fake.service_restarts("kratos");
     // What the failed hook left: the new file pushed, Kratos still on the old one.
     fake.add_file(CONFIG_FILE, debug.as_bytes());
     fake.clear_calls();
-    world.set_config("log_level", "debug");
+    world.set_config("recovery_email_template", TEMPLATE);
     world.converge(LEADER);
     assert_eq!(world.pushes(LEADER), 0, "the file is already current");
     assert_eq!(fake.service_restarts("kratos"), restarts + 1);
