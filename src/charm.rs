@@ -6,7 +6,7 @@
 //! running; notices (no trust, a rollout, IdPs without a public URL) are reported without
 //! stopping it.
 
-use juju_rs_ops::model::Port;
+use juju_rs_ops::model::{Model, Port};
 use juju_rs_ops::pebble::{Pebble, Remembering};
 use juju_rs_ops::{Context, EventKind, Status, StatusCollector, StatusKind};
 
@@ -132,7 +132,7 @@ fn checklist(
         return Ok(statuses.winner());
     }
 
-    converge_workload(&pebble, inputs, &mut statuses)?;
+    converge_workload(&ctx.model, &pebble, inputs, &mut statuses)?;
     Ok(statuses.winner())
 }
 
@@ -166,6 +166,7 @@ impl<'a> Ready<'a> {
 /// Brings the container to the plan and returns the workload's health (and the notices
 /// of parts left out).
 fn converge_workload(
+    model: &Model,
     pebble: &dyn Pebble,
     inputs: &Inputs,
     statuses: &mut StatusCollector,
@@ -187,7 +188,20 @@ fn converge_workload(
         )?);
         return Ok(());
     }
-    converge::apply(pebble, inputs.leader, &plan.yaml, &plan.spec)?;
+    let started_with = model.state_value(converge::STARTED_WITH)?;
+    let digest = match converge::apply(pebble, inputs.leader, plan, started_with.as_deref())? {
+        converge::Applied::Running(digest) => digest,
+        converge::Applied::Refused(status) => {
+            statuses.add(status);
+            return Ok(());
+        }
+    };
+    if started_with.as_deref() != Some(digest.as_str()) {
+        model.state_set(&juju_rs_ops::Databag::from([(
+            converge::STARTED_WITH.to_string(),
+            digest,
+        )]))?;
+    }
     statuses.add(converge::health(
         pebble,
         inputs.leader,

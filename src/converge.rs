@@ -6,26 +6,73 @@ use std::collections::BTreeMap;
 
 use juju_rs_ops::pebble::{LogTarget, Pebble, PushOptions, ServiceInfo};
 use juju_rs_ops::Status;
+use sha1::{Digest, Sha1};
 
 use crate::error::CharmError;
 use crate::integrations::logging;
 use crate::kratos_api::KratosAdmin;
+use crate::plan::Plan;
 use crate::workload::{self, WorkloadSpec};
+
+/// The unit-state key recording the digest of the files (`kratos.yaml` and the spec's
+/// files) Kratos was last started or restarted with by the charm.
+pub const STARTED_WITH: &str = "started-with";
+
+/// The digest of the files the container is converged to, as recorded under
+/// [`STARTED_WITH`].
+pub fn files_digest(rendered: &str, spec: &WorkloadSpec) -> String {
+    let mut hasher = Sha1::new();
+    for (path, content) in std::iter::once((workload::CONFIG_FILE, rendered.as_bytes())).chain(
+        spec.files
+            .iter()
+            .map(|(path, content)| (path.as_str(), content.as_slice())),
+    ) {
+        for part in [path.as_bytes(), content] {
+            hasher.update(part.len().to_le_bytes());
+            hasher.update(part);
+        }
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 /// Brings the container to the spec: files pushed only when their content changed; a
 /// changed file restarts Kratos (and the courier on the leader) in one change; otherwise
 /// a changed layer is replanned. The courier runs on the leader only.
+///
+/// `started_with` is the recorded digest ([`files_digest`]) of the files Kratos was last
+/// (re)started with. The files alone cannot tell: a hook that pushed them and failed
+/// before the restart (Pebble gone in between) leaves them current while Kratos runs the
+/// old ones, so a recorded digest that differs restarts too. None (nothing recorded: a
+/// unit refreshed from a revision that kept no record) trusts the files.
 pub fn apply(
     pebble: &dyn Pebble,
     leader: bool,
-    rendered: &str,
-    spec: &WorkloadSpec,
-) -> Result<(), CharmError> {
-    let mut files_changed =
-        push_if_changed(pebble, workload::CONFIG_FILE, rendered.as_bytes(), 0o600)?;
-    for (path, content) in &spec.files {
-        files_changed |= push_if_changed(pebble, path, content, 0o644)?;
+    plan: &Plan,
+    started_with: Option<&str>,
+) -> Result<Applied, CharmError> {
+    let (rendered, spec) = (plan.yaml.as_str(), &plan.spec);
+    let digest = files_digest(rendered, spec);
+    let pushed = std::iter::once((workload::CONFIG_FILE, rendered.as_bytes(), 0o600)).chain(
+        spec.files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_slice(), 0o644)),
+    );
+    let mut files_changed = false;
+    for (path, content, permissions) in pushed {
+        match push_if_changed(pebble, path, content, permissions) {
+            Ok(changed) => files_changed |= changed,
+            Err(PushError::Refused(message)) => {
+                return Ok(Applied::Refused(refused_status(path, &message)))
+            }
+            Err(PushError::Pebble(e)) => return Err(e.into()),
+        }
     }
+    // Kratos runs other files than these: restart it as if they had just been pushed.
+    files_changed |= started_with.is_some_and(|started| started != digest);
 
     let layer = workload::layer(&spec.env);
     let plan = pebble.plan()?;
@@ -61,7 +108,34 @@ pub fn apply(
     if !leader && running(workload::COURIER) {
         pebble.stop(&[workload::COURIER])?;
     }
-    Ok(())
+    Ok(Applied::Running(digest))
+}
+
+/// What [`apply`] left the container with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Kratos runs the files of this digest ([`files_digest`]), to record.
+    Running(String),
+    /// Pebble refused to write a file (a full disk, a read-only file system): nothing was
+    /// restarted, the files already there are intact (Pebble writes a temporary file and
+    /// renames it) and Kratos keeps running them. The status says so.
+    Refused(Status),
+}
+
+/// The status of a file Pebble refused to write.
+fn refused_status(path: &str, message: &str) -> Status {
+    let message: String = message.chars().take(200).collect();
+    Status::blocked(format!(
+        "Cannot write {path} in the kratos container ({message}): free space on its file system; Kratos keeps running its current configuration"
+    ))
+}
+
+/// Why a push did not happen.
+enum PushError {
+    /// Pebble answered and refused the write (its message).
+    Refused(String),
+    /// Pebble could not be asked.
+    Pebble(juju_rs_ops::pebble::PebbleError),
 }
 
 /// Brings the plan's log targets to `wanted` in their own layer
@@ -84,20 +158,25 @@ fn push_if_changed(
     path: &str,
     content: &[u8],
     permissions: u32,
-) -> Result<bool, CharmError> {
+) -> Result<bool, PushError> {
     match pebble.pull(path) {
         Ok(current) if current == content => return Ok(false),
         Ok(_) => {}
         Err(e) if e.is_not_found() => {}
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(PushError::Pebble(e)),
     }
     let options = PushOptions {
         make_dirs: true,
         permissions: Some(permissions),
         ..PushOptions::default()
     };
-    pebble.push(path, content, &options)?;
-    Ok(true)
+    match pebble.push(path, content, &options) {
+        Ok(()) => Ok(true),
+        Err(juju_rs_ops::pebble::PebbleError::Api { message, .. }) => {
+            Err(PushError::Refused(message))
+        }
+        Err(e) => Err(PushError::Pebble(e)),
+    }
 }
 
 fn service_states(pebble: &dyn Pebble) -> Result<BTreeMap<String, ServiceInfo>, CharmError> {

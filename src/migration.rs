@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use juju_rs_ops::model::{Bag, Model};
-use juju_rs_ops::pebble::{ExecRequest, Pebble};
+use juju_rs_ops::pebble::{ExecRequest, Pebble, PebbleError};
 use juju_rs_ops::Status;
 
 use crate::error::CharmError;
@@ -39,9 +39,9 @@ impl MigrationTarget<'_> {
             == Some(self.version)
     }
 
-    /// Runs the migration in the container; the error is Kratos's reason with the DSN and
-    /// its password removed.
-    pub fn run(&self, pebble: &dyn Pebble, timeout: Duration) -> Result<(), String> {
+    /// Runs the migration in the container; the error carries Kratos's reason with the
+    /// DSN and its password removed.
+    pub fn run(&self, pebble: &dyn Pebble, timeout: Duration) -> Result<(), RunFailure> {
         run(pebble, &self.database.connection.dsn(), timeout)
     }
 
@@ -57,6 +57,21 @@ impl MigrationTarget<'_> {
     }
 }
 
+/// Why `kratos migrate sql` did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunFailure {
+    /// It outlived its timeout (Pebble killed it): typically a database that accepts
+    /// connections but does not answer.
+    #[error("timed out after {}s: the database did not answer", .0.as_secs())]
+    TimedOut(Duration),
+    /// It was killed by a signal (from outside, or the container's memory limit).
+    #[error("the migration process was killed (exit code {0})")]
+    Killed(i32),
+    /// It failed: Kratos's reason, or Pebble's.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Where the migration stands after [`ensure`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Migration {
@@ -66,6 +81,10 @@ pub enum Migration {
     WaitingForLeader,
     /// The leader's migration failed (the reason went to the log).
     Failed,
+    /// The leader's migration outlived its timeout.
+    TimedOut,
+    /// The leader's migration process was killed.
+    Killed,
 }
 
 impl Migration {
@@ -78,6 +97,13 @@ impl Migration {
             )),
             Migration::Failed => Some(Status::blocked(
                 "Database migration failed: check the kratos container logs, then run the run-migration action",
+            )),
+            Migration::TimedOut => Some(Status::blocked(format!(
+                "Database migration timed out after {}s: check that the database answers, then run the run-migration action",
+                HOOK_TIMEOUT.as_secs()
+            ))),
+            Migration::Killed => Some(Status::blocked(
+                "Database migration was killed before it finished: run the run-migration action",
             )),
         }
     }
@@ -102,16 +128,20 @@ pub fn ensure(
             target.record(model)?;
             Ok(Migration::Done)
         }
-        Err(message) => {
-            tracing::error!("database migration failed: {message}");
-            Ok(Migration::Failed)
+        Err(failure) => {
+            tracing::error!("database migration failed: {failure}");
+            Ok(match failure {
+                RunFailure::TimedOut(_) => Migration::TimedOut,
+                RunFailure::Killed(_) => Migration::Killed,
+                RunFailure::Failed(_) => Migration::Failed,
+            })
         }
     }
 }
 
 /// Runs `kratos migrate sql -e --yes` with the DSN in its environment. The error text
 /// has the DSN and its password removed.
-fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), String> {
+fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), RunFailure> {
     let request = ExecRequest {
         environment: BTreeMap::from([("DSN".to_string(), dsn.expose().to_string())]),
         timeout: Some(timeout),
@@ -120,11 +150,17 @@ fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), St
     let redact = |text: &str| workload::redact_dsn(text, dsn.expose());
     match pebble.exec(&request) {
         Ok(out) if out.exit_code == 0 => Ok(()),
-        Ok(out) => Err(redact(&format!(
+        // Pebble reports a command ended by a signal with exit code -1 (Go's), a shell
+        // reports 128 + the signal (SIGKILL, SIGTERM).
+        Ok(out) if matches!(out.exit_code, -1 | 137 | 143) => {
+            Err(RunFailure::Killed(out.exit_code))
+        }
+        Err(PebbleError::Timeout(limit)) => Err(RunFailure::TimedOut(limit)),
+        Ok(out) => Err(RunFailure::Failed(redact(&format!(
             "{} (exit code {})",
             workload::failure_summary(&out.stdout_text(), &String::from_utf8_lossy(&out.stderr)),
             out.exit_code,
-        ))),
-        Err(e) => Err(redact(&e.to_string())),
+        )))),
+        Err(e) => Err(RunFailure::Failed(redact(&e.to_string()))),
     }
 }

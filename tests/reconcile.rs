@@ -2709,26 +2709,27 @@ fn the_status_is_written_only_when_it_changes() {
 }
 
 #[test]
-fn a_hook_that_fails_records_nothing_and_its_retry_converges() {
+fn a_push_pebble_refuses_blocks_keeping_the_workload_and_the_next_hook_converges() {
     let mut world = World::active();
     world.hook(LEADER, "update-status");
-    let recorded = world.harness.state().unit(LEADER).unwrap().state.clone();
-    // Pushing the new config fails mid-convergence: the hook fails (Juju retries it).
+    let good = world.config(LEADER);
+    // Pebble refuses the new config (its disk is full): no hook error (Juju would only
+    // retry into the same wall), a status naming it, the old file and Kratos untouched.
     world.set_config("log_level", "debug");
     world.fake(LEADER).set_failing_pushes(true);
-    let state_before = world.harness.state().clone();
-    assert!(world
-        .try_run(LEADER, &EventSpec::hook("config-changed"))
-        .is_err());
-    // Juju discards a failed hook's writes.
-    *world.harness.state_mut() = ModelState {
-        config: state_before.config.clone(),
-        ..state_before
-    };
-    assert_eq!(world.harness.state().unit(LEADER).unwrap().state, recorded);
+    world.converge(LEADER);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    for part in [CONFIG_FILE, "no space left on device", "free space"] {
+        assert!(message.contains(part), "{part:?} not in {message:?}");
+    }
+    assert_eq!(world.config(LEADER), good);
+    assert_eq!(world.fake(LEADER).service_restarts("kratos"), 0);
+    // Not steady: update-status converges in full, and so converges once space is freed.
     world.fake(LEADER).set_failing_pushes(false);
-    world.hook(LEADER, "config-changed");
+    world.hook(LEADER, "update-status");
     assert!(world.config(LEADER).contains("level: debug"));
+    assert_eq!(world.fake(LEADER).service_restarts("kratos"), 1);
     assert_eq!(world.status(LEADER).0, "active");
 }
 
@@ -3974,4 +3975,94 @@ fn remote_data_that_can_hold_a_credential_is_never_remembered_in_the_unit_state(
             "{secret} in the unit state: {state:?}"
         );
     }
+}
+
+// ----- Faults of the workload (tests/faults_workload.rs) --------------------------------
+
+/// Pebble went away after the push and before the restart (the hook failed): the next
+/// hook finds the file already current, and must still restart Kratos onto it, since
+/// Kratos runs what it was started with.
+#[test]
+fn a_pushed_config_whose_restart_never_happened_restarts_on_the_next_hook() {
+    const TEMPLATE: &str = "<p>Your recovery code: {{ .RecoveryCode }}</p>";
+    let mut world = World::active();
+    // An option that changes only kratos.yaml (not the layer, whose change would replan).
+    world.set_config("recovery_email_template", TEMPLATE);
+    world.converge(LEADER);
+    let debug = world.config(LEADER);
+    world.set_config("recovery_email_template", "");
+    world.converge(LEADER);
+    assert_ne!(world.config(LEADER), debug);
+    world.converge(LEADER);
+    let fake = world.fake(LEADER);
+    let restarts = fake.service_restarts("kratos");
+    // What the failed hook left: the new file pushed, Kratos still on the old one.
+    fake.add_file(CONFIG_FILE, debug.as_bytes());
+    fake.clear_calls();
+    world.set_config("recovery_email_template", TEMPLATE);
+    world.converge(LEADER);
+    assert_eq!(world.pushes(LEADER), 0, "the file is already current");
+    assert_eq!(fake.service_restarts("kratos"), restarts + 1);
+    assert_eq!(fake.service_restarts("courier"), restarts + 1);
+    assert_eq!(world.status(LEADER), ("active".into(), String::new()));
+    // Recorded: the hook after does not restart again.
+    world.converge(LEADER);
+    assert_eq!(fake.service_restarts("kratos"), restarts + 1);
+}
+
+/// A unit whose state has no record of what Kratos was started with (a revision that
+/// kept none) trusts the files: no restart, and the record is written.
+#[test]
+fn no_record_of_the_started_config_trusts_the_files() {
+    let mut world = World::active();
+    world
+        .harness
+        .state_mut()
+        .units
+        .get_mut(LEADER)
+        .unwrap()
+        .state
+        .remove("started-with");
+    let restarts = world.fake(LEADER).service_restarts("kratos");
+    world.converge(LEADER);
+    assert_eq!(world.fake(LEADER).service_restarts("kratos"), restarts);
+    let state = &world.harness.state().unit(LEADER).unwrap().state;
+    assert!(state.contains_key("started-with"), "{state:?}");
+}
+
+/// Leadership moves before the leader created the ConfigMaps (it ran without the
+/// Kubernetes API, as a leader that crashed first would have): the new leader, which never
+/// led, creates them; the deposed one creates none.
+#[test]
+fn a_new_leader_creates_the_configmaps_the_old_one_never_did() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.harness.state_mut().leader = Some(FOLLOWER.into());
+    world.run_kube(LEADER, "leader-settings-changed", &kube);
+    assert_eq!(calls(&kube, "create-configmap"), 0, "the deposed leader");
+    world.run_kube(FOLLOWER, "leader-elected", &kube);
+    rolled_out(&kube);
+    world.run_kube(FOLLOWER, "update-status", &kube);
+    for name in ["identity-schemas", "oidc-providers"] {
+        assert!(kube.config_maps.borrow().contains_key(name), "{name}");
+    }
+    assert_eq!(
+        world.status(FOLLOWER).0,
+        "active",
+        "{:?}",
+        world.status(FOLLOWER)
+    );
+    assert_eq!(
+        world.fake(FOLLOWER).service_state("courier").as_deref(),
+        Some("active")
+    );
+    assert_ne!(
+        world.fake(LEADER).service_state("courier").as_deref(),
+        Some("active")
+    );
+    assert_eq!(
+        world.migrations(FOLLOWER),
+        0,
+        "the database was migrated already"
+    );
 }
