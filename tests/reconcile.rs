@@ -2709,6 +2709,40 @@ fn the_status_is_written_only_when_it_changes() {
 }
 
 #[test]
+fn a_hook_that_fails_records_nothing_and_its_retry_converges() {
+    let mut world = World::active();
+    world.hook(LEADER, "update-status");
+    // The restart onto a new config fails (a Pebble change error): the hook fails, and
+    // Juju discards its writes (status, unit state, databags) and retries it.
+    world.set_config("log_level", "debug");
+    world.fake(LEADER).set_failing_changes(true);
+    let state_before = world.harness.state().clone();
+    assert!(world
+        .try_run(LEADER, &EventSpec::hook("config-changed"))
+        .is_err());
+    assert!(
+        world.config(LEADER).contains("level: debug"),
+        "the new config was pushed before the restart failed"
+    );
+    *world.harness.state_mut() = ModelState {
+        config: state_before.config.clone(),
+        ..state_before
+    };
+    // The retry: the file is already current, yet Kratos never restarted onto it.
+    world.fake(LEADER).set_failing_changes(false);
+    let restarts = world.fake(LEADER).service_restarts("kratos");
+    world.hook(LEADER, "config-changed");
+    assert_eq!(world.fake(LEADER).service_restarts("kratos"), restarts + 1);
+    assert_eq!(world.env(LEADER)["LOG_LEVEL"], "debug");
+    assert_eq!(world.status(LEADER).0, "active");
+    // And the steady shortcut holds again only after that full convergence.
+    world.fake(LEADER).clear_calls();
+    world.hook(LEADER, "update-status");
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
 fn a_push_pebble_refuses_blocks_keeping_the_workload_and_the_next_hook_converges() {
     let mut world = World::active();
     world.hook(LEADER, "update-status");

@@ -103,6 +103,7 @@ struct FakeState {
     cannot_connect: Option<String>,
     /// Pushes fail with Pebble's answer to a full disk (a fault in the middle of a hook).
     failing_pushes: bool,
+    failing_changes: bool,
     version: String,
     layers: Vec<(String, Layer)>,
     plan: Plan,
@@ -168,6 +169,7 @@ impl FakePebble {
             state: RefCell::new(FakeState {
                 cannot_connect: None,
                 failing_pushes: false,
+                failing_changes: false,
                 version: "v1.32.1".into(),
                 layers: Vec::new(),
                 plan: Plan::default(),
@@ -369,6 +371,32 @@ impl FakePebble {
         self.state.borrow_mut().failing_pushes = failing;
     }
 
+    /// Makes every service change (start, stop, restart, replan) fail as a Pebble change
+    /// whose task failed does, leaving the services as they were (the call is logged), or
+    /// succeed again.
+    pub fn set_failing_changes(&self, failing: bool) {
+        self.state.borrow_mut().failing_changes = failing;
+    }
+
+    /// Logs a service change, or fails it in cannot-connect or failing-changes mode.
+    fn enter_change(
+        &self,
+        call: PebbleCall,
+        what: &str,
+    ) -> Result<std::cell::RefMut<'_, FakeState>, PebbleError> {
+        let state = self.enter(call)?;
+        if state.failing_changes {
+            return Err(PebbleError::Api {
+                status: 500,
+                kind: String::new(),
+                message: format!(
+                    "cannot perform the following tasks:\n- {what} (FakePebble in failing-changes mode)"
+                ),
+            });
+        }
+        Ok(state)
+    }
+
     /// Logs the call, or fails it in cannot-connect mode.
     fn enter(&self, call: PebbleCall) -> Result<std::cell::RefMut<'_, FakeState>, PebbleError> {
         let mut state = self.state.borrow_mut();
@@ -448,17 +476,18 @@ impl Pebble for FakePebble {
     }
 
     fn start(&self, names: &[&str]) -> Result<(), PebbleError> {
-        self.enter(PebbleCall::Start(names_vec(names)))?
+        self.enter_change(PebbleCall::Start(names_vec(names)), "Start services")?
             .start_services("start", names)
     }
 
     fn stop(&self, names: &[&str]) -> Result<(), PebbleError> {
-        self.enter(PebbleCall::Stop(names_vec(names)))?
+        self.enter_change(PebbleCall::Stop(names_vec(names)), "Stop services")?
             .stop_services("stop", names)
     }
 
     fn restart(&self, names: &[&str]) -> Result<(), PebbleError> {
-        let mut state = self.enter(PebbleCall::Restart(names_vec(names)))?;
+        let mut state =
+            self.enter_change(PebbleCall::Restart(names_vec(names)), "Restart services")?;
         // Like Pebble: stop the named services (only those), then start them with
         // their requirements.
         let stop = state.stop_order("restart", names)?;
@@ -479,7 +508,7 @@ impl Pebble for FakePebble {
     }
 
     fn replan(&self) -> Result<(), PebbleError> {
-        let mut state = self.enter(PebbleCall::Replan)?;
+        let mut state = self.enter_change(PebbleCall::Replan, "Replan")?;
         let mut restart = Vec::new();
         for (name, service) in &state.services {
             let Some(started_with) = &service.started_with else {
