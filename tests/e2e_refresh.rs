@@ -873,4 +873,91 @@ fn a_refresh_from_the_python_charm_keeps_identities_sessions_and_the_migration()
     for secret in [&cookie, &db_password] {
         assert!(!seen.contains(secret.as_str()), "a secret leaked");
     }
+
+    rotate_the_cookie_secret(
+        &mut w,
+        &cookie,
+        &jar,
+        &cookie_session,
+        &token,
+        &token_session,
+    );
+}
+
+/// Runs `rotate-cookie-secret` on the leader with `params`, then the peer relation-changed
+/// Juju runs on the follower (the leader changed the peer application data); both pods
+/// ready again.
+fn rotate(w: &mut World, params: Value) {
+    let params = params.as_object().cloned().unwrap_or_default();
+    let outcome =
+        w.d.emulator
+            .run_action(LEADER, "rotate-cookie-secret", params)
+            .expect("action");
+    assert!(
+        outcome.results.contains_key("previous-kept"),
+        "{:?} {:?}",
+        outcome.status,
+        outcome.message
+    );
+    let peers =
+        w.d.emulator
+            .state()
+            .expect("state")
+            .relations
+            .iter()
+            .find(|r| r.id == PEERS_ID)
+            .cloned()
+            .expect("peers");
+    let dispatched =
+        w.d.emulator
+            .dispatch(FOLLOWER, &EventSpec::relation("changed", &peers, None))
+            .expect("dispatch");
+    assert!(dispatched.succeeded(), "{}", dispatched.stderr);
+    w.wait_ready(0);
+    w.wait_ready(1);
+}
+
+/// After the refresh, the operator rotates the cookie secret: by default the sessions
+/// signed with the old secret stay valid on both units (real Kratos accepts the previous
+/// secret); without keeping it, browser sessions signed with it end, API tokens (not
+/// signed with it) do not.
+fn rotate_the_cookie_secret(
+    w: &mut World,
+    cookie: &str,
+    jar: &BTreeMap<String, String>,
+    cookie_session: &str,
+    token: &str,
+    token_session: &str,
+) {
+    rotate(w, json!({}));
+    let cookies = |w: &World, pod: usize| -> Vec<String> {
+        serde_json::from_str(&w.plan_env(pod, "kratos")["SECRETS_COOKIE"]).expect("JSON list")
+    };
+    for pod in 0..2 {
+        let list = cookies(w, pod);
+        assert_eq!(list.len(), 2, "{list:?}");
+        assert_eq!(list[1], cookie, "the previous secret is still accepted");
+        assert_eq!(whoami(w, pod, jar, None), cookie_session);
+    }
+    // A login now is signed with the new secret, and every unit accepts it.
+    let new_jar = browser_login(w);
+    let new_session = whoami(w, 0, &new_jar, None);
+    assert_eq!(whoami(w, 1, &new_jar, None), new_session);
+
+    rotate(w, json!({"keep-previous": false}));
+    for pod in 0..2 {
+        assert_eq!(cookies(w, pod).len(), 1);
+        for old in [jar, &new_jar] {
+            let r = w.http(
+                pod,
+                "GET",
+                &format!("{PUBLIC}/sessions/whoami"),
+                None,
+                old,
+                None,
+            );
+            assert_eq!(r.status, 401, "an old cookie on pod {pod}: {}", r.body);
+        }
+        assert_eq!(whoami(w, pod, &BTreeMap::new(), Some(token)), token_session);
+    }
 }
