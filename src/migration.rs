@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use juju_rs_ops::model::{Bag, Model};
-use juju_rs_ops::pebble::{ExecRequest, Pebble};
+use juju_rs_ops::pebble::{ExecRequest, Pebble, PebbleError};
 use juju_rs_ops::Status;
 
 use crate::error::CharmError;
@@ -41,7 +41,7 @@ impl MigrationTarget<'_> {
 
     /// Runs the migration in the container; the error is Kratos's reason with the DSN and
     /// its password removed.
-    pub fn run(&self, pebble: &dyn Pebble, timeout: Duration) -> Result<(), String> {
+    pub fn run(&self, pebble: &dyn Pebble, timeout: Duration) -> Result<(), MigrationError> {
         run(pebble, &self.database.connection.dsn(), timeout)
     }
 
@@ -66,6 +66,9 @@ pub enum Migration {
     WaitingForLeader,
     /// The leader's migration failed (the reason went to the log).
     Failed,
+    /// The leader's migration did not finish in time: Kratos v1.3.1 retries an
+    /// unreachable database for minutes. It runs again on the next hook.
+    TimedOut,
 }
 
 impl Migration {
@@ -75,6 +78,9 @@ impl Migration {
             Migration::Done => None,
             Migration::WaitingForLeader => Some(Status::waiting(
                 "Waiting for leader unit to run the migration",
+            )),
+            Migration::TimedOut => Some(Status::waiting(
+                "Database migration unfinished after 120 s: check that the database (pg-database) accepts connections; it runs again on the next hook",
             )),
             Migration::Failed => Some(Status::blocked(
                 "Database migration failed: check the kratos container logs, then run the run-migration action",
@@ -102,16 +108,32 @@ pub fn ensure(
             target.record(model)?;
             Ok(Migration::Done)
         }
-        Err(message) => {
+        Err(MigrationError::TimedOut(message)) => {
+            tracing::warn!("database migration unfinished: {message}");
+            Ok(Migration::TimedOut)
+        }
+        Err(MigrationError::Failed(message)) => {
             tracing::error!("database migration failed: {message}");
             Ok(Migration::Failed)
         }
     }
 }
 
+/// Why `kratos migrate sql` did not succeed; the text has the DSN and its password
+/// removed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MigrationError {
+    /// It ran past its timeout and was killed.
+    #[error("{0}")]
+    TimedOut(String),
+    /// It failed (Kratos's reason) or could not be run.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Runs `kratos migrate sql -e --yes` with the DSN in its environment. The error text
 /// has the DSN and its password removed.
-fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), String> {
+fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), MigrationError> {
     let request = ExecRequest {
         environment: BTreeMap::from([("DSN".to_string(), dsn.expose().to_string())]),
         timeout: Some(timeout),
@@ -120,11 +142,12 @@ fn run(pebble: &dyn Pebble, dsn: &Sensitive, timeout: Duration) -> Result<(), St
     let redact = |text: &str| workload::redact_dsn(text, dsn.expose());
     match pebble.exec(&request) {
         Ok(out) if out.exit_code == 0 => Ok(()),
-        Ok(out) => Err(redact(&format!(
+        Ok(out) => Err(MigrationError::Failed(redact(&format!(
             "{} (exit code {})",
             workload::failure_summary(&out.stdout_text(), &String::from_utf8_lossy(&out.stderr)),
             out.exit_code,
-        ))),
-        Err(e) => Err(redact(&e.to_string())),
+        )))),
+        Err(e @ PebbleError::Timeout(_)) => Err(MigrationError::TimedOut(redact(&e.to_string()))),
+        Err(e) => Err(MigrationError::Failed(redact(&e.to_string()))),
     }
 }

@@ -415,9 +415,11 @@ fn database_credentials_from_a_secret_missing_or_incomplete() {
         .db_remote()
         .insert("secret-user".into(), "secret:cs7bu5ou8jb6f8vv0cig".into());
     world.converge(LEADER);
-    assert_eq!(
-        world.status(LEADER),
-        ("waiting".into(), "Waiting for database creation".into())
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.starts_with("Waiting for database creation: the pg-database credentials secret secret:cs7bu5ou8jb6f8vv0cig"),
+        "{message}"
     );
 
     // A secret without a password: blocked naming the relation.
@@ -3819,4 +3821,121 @@ fn the_configmaps_the_reference_created_are_adopted_and_never_written() {
     assert!(writes.is_empty(), "{writes:?}");
     assert!(world.config(LEADER).contains("gh-client"));
     assert_eq!(world.migrations(LEADER), 0);
+}
+
+// ---- Faults of the platform (issue 14; end to end in tests/faults_platform.rs) ----
+
+/// The app's cookie secret in the model.
+fn cookie_secret(world: &mut World) -> &mut Secret {
+    world
+        .harness
+        .state_mut()
+        .secrets
+        .iter_mut()
+        .find(|s| s.label.as_deref() == Some("cookie_secret"))
+        .expect("the cookie secret")
+}
+
+#[test]
+fn an_unusable_cookie_secret_blocks_keeps_kratos_and_is_never_replaced() {
+    let mut world = World::active();
+    let before = world.env(LEADER);
+    let secrets_before = world.harness.state().secrets.len();
+    for bad in [
+        Vec::<(&str, &str)>::new(),
+        vec![("cookiesecret", "")],
+        vec![("cookiesecret", "0123456789abcde")],
+    ] {
+        cookie_secret(&mut world).add_revision(bad.clone());
+        for unit in [LEADER, FOLLOWER] {
+            world.fake(unit).clear_calls();
+            world.converge(unit);
+            let (status, message) = world.status(unit);
+            assert_eq!(status, "blocked", "{bad:?}");
+            assert!(
+                message.starts_with("The cookie_secret secret is unusable")
+                    && message.contains("juju show-secret"),
+                "{message}"
+            );
+            world.assert_workload_untouched(unit);
+        }
+        // The leader did not make a new one (that would end every session).
+        assert_eq!(world.harness.state().secrets.len(), secrets_before);
+    }
+    assert_eq!(world.env(LEADER), before);
+    // Restored: active again, on the same secret.
+    let good = before["SECRETS_COOKIE"].clone();
+    let good: Vec<String> = serde_json::from_str(&good).unwrap();
+    cookie_secret(&mut world).add_revision([("cookiesecret", good[0].as_str())]);
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.env(LEADER), before);
+}
+
+#[test]
+fn a_revoked_database_secret_blocks_naming_pg_database_without_a_crash() {
+    let mut world = World::new();
+    let secret = Secret::new(
+        SecretOwner::Application("postgresql-k8s".into()),
+        [("username", "u"), ("password", "from-secret")],
+    )
+    .with_grant(DB_ID, "kratos");
+    let secret_id = secret.id.clone();
+    world.harness.state_mut().secrets.push(secret);
+    {
+        let remote = world.db_remote();
+        remote.remove("username");
+        remote.remove("password");
+        remote.insert("secret-user".into(), secret_id.clone());
+    }
+    world.hook(LEADER, "install");
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    let before = world.env(LEADER);
+    world.fake(LEADER).clear_calls();
+
+    // postgresql-k8s revokes the grant: secret-get says "permission denied".
+    world
+        .harness
+        .state_mut()
+        .secrets
+        .iter_mut()
+        .find(|s| s.id == secret_id)
+        .unwrap()
+        .grants
+        .clear();
+    world.converge(LEADER);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("pg-database")
+            && message.contains(&secret_id)
+            && message.contains("grant"),
+        "{message}"
+    );
+    assert!(!message.contains("from-secret"));
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.env(LEADER), before);
+}
+
+#[test]
+fn a_migration_that_times_out_waits_naming_the_database_and_runs_again() {
+    let mut world = World::new();
+    world.fake(LEADER).on_exec(["kratos", "migrate"], |_| {
+        Err(PebbleError::Timeout(std::time::Duration::from_secs(120)))
+    });
+    world.hook(LEADER, "install");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("pg-database") && message.contains("runs again"),
+        "{message}"
+    );
+    assert!(world.fake(LEADER).file(CONFIG_FILE).is_none());
+
+    world
+        .fake(LEADER)
+        .on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
 }
