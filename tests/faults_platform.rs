@@ -800,6 +800,16 @@ fn the_kubernetes_api_down_hanging_and_conflicting() {
     );
     assert_eq!(code, 200, "{body}");
     p.roll_out();
+    // With cpu unset, the charm cannot remove the other manager's limit: it says so
+    // (and does not report a restart on every hook).
+    for _ in 0..2 {
+        let (status, message) = p.converge();
+        assert_eq!(status, "blocked", "{message}");
+        assert!(
+            message.contains("another field manager") && message.contains("cpu=2"),
+            "{message}"
+        );
+    }
     let outcomes = p.d.emulator.set_config([("cpu", "500m")]).expect("config");
     p.ok(outcomes);
     let (status, message) = p.status();

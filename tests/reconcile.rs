@@ -3939,3 +3939,50 @@ fn a_migration_that_times_out_waits_naming_the_database_and_runs_again() {
     world.converge(LEADER);
     assert_eq!(world.status(LEADER).0, "active");
 }
+
+#[test]
+fn a_limit_another_field_manager_keeps_blocks_once_instead_of_applying_forever() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.run_kube(LEADER, "config-changed", &kube);
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+    // Another field manager set a cpu limit the options leave unset.
+    kube.foreign_limits.borrow_mut().insert(
+        "cpu".into(),
+        k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+    );
+    {
+        let mut sets = kube.stateful_sets.borrow_mut();
+        let spec = sets.get_mut("kratos").unwrap().spec.as_mut().unwrap();
+        let pod = spec.template.spec.as_mut().unwrap();
+        let kratos = pod
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "kratos")
+            .unwrap();
+        kratos.resources.get_or_insert_with(Default::default).limits = Some(
+            [(
+                "cpu".to_string(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+            )]
+            .into(),
+        );
+    }
+    for _ in 0..2 {
+        world.run_kube(LEADER, "config-changed", &kube);
+        let (status, message) = world.status(LEADER);
+        assert_eq!(status, "blocked", "{message}");
+        assert!(
+            message.contains("another field manager") && message.contains("cpu=2"),
+            "{message}"
+        );
+    }
+    // It lets go: converged.
+    kube.foreign_limits.borrow_mut().clear();
+    world.run_kube(LEADER, "config-changed", &kube);
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+}
