@@ -10,7 +10,7 @@ use sha1::{Digest, Sha1};
 
 use crate::error::CharmError;
 use crate::integrations::logging;
-use crate::kratos_api::KratosAdmin;
+use crate::kratos_api::{KratosAdmin, KratosApiError};
 use crate::plan::Plan;
 use crate::workload::{self, WorkloadSpec};
 
@@ -201,6 +201,10 @@ pub fn stop(pebble: &dyn Pebble) -> Result<(), CharmError> {
     Ok(())
 }
 
+/// The status while Kratos runs but cannot reach its database.
+pub const DATABASE_UNREACHABLE: &str =
+    "Kratos is not ready: its database (pg-database) does not answer; check PostgreSQL, Kratos serves again once it does";
+
 /// The workload's health as a status. Pebble's ready check runs every 10 s, so right
 /// after a (re)start it still reports the failures of the stopped service: when it does,
 /// Kratos's own readiness endpoint (the charm shares the pod's network) decides.
@@ -220,8 +224,16 @@ pub fn health(
         .checks(&[workload::READY_CHECK])?
         .iter()
         .any(|c| c.failures > 0);
-    if ready_check_failing && admin.health_ready().is_err() {
-        return Ok(not_serving);
+    if ready_check_failing {
+        match admin.health_ready() {
+            Ok(()) => {}
+            // Kratos runs but its readiness names the database: it serves again once
+            // the database answers.
+            Err(KratosApiError::NotReady { reason, .. }) if reason.contains("database") => {
+                return Ok(Status::waiting(DATABASE_UNREACHABLE));
+            }
+            Err(_) => return Ok(not_serving),
+        }
     }
     if leader && failed(workload::COURIER) {
         return Ok(Status::blocked(

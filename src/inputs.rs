@@ -121,8 +121,11 @@ impl Inputs {
         let leader = ctx.model.is_leader()?;
         let config = read_config(ctx);
         let cookie = match secrets::cookie_secret(&ctx.model, leader)? {
-            Some(cookie) => Reading::Ready(cookie),
-            None => Reading::Waiting("Waiting for secret creation".into()),
+            secrets::CookieSecret::Ready(cookie) => Reading::Ready(cookie),
+            secrets::CookieSecret::Absent => Reading::Waiting("Waiting for secret creation".into()),
+            secrets::CookieSecret::Unusable(reason) => Reading::Blocked(
+                secrets::unusable_cookie_status(ctx.model.app_name(), reason),
+            ),
         };
         let integrations = Integrations::read(ctx)?;
         let cluster = match kube {

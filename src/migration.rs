@@ -81,7 +81,8 @@ pub enum Migration {
     WaitingForLeader,
     /// The leader's migration failed (the reason went to the log).
     Failed,
-    /// The leader's migration outlived its timeout.
+    /// The leader's migration did not finish in time: Kratos v1.3.1 retries an
+    /// unreachable database for minutes. It runs again on the next hook.
     TimedOut,
     /// The leader's migration process was killed.
     Killed,
@@ -98,8 +99,8 @@ impl Migration {
             Migration::Failed => Some(Status::blocked(
                 "Database migration failed: check the kratos container logs, then run the run-migration action",
             )),
-            Migration::TimedOut => Some(Status::blocked(format!(
-                "Database migration timed out after {}s: check that the database answers, then run the run-migration action",
+            Migration::TimedOut => Some(Status::waiting(format!(
+                "Database migration unfinished after {}s: check that the database (pg-database) accepts connections; it runs again on the next hook",
                 HOOK_TIMEOUT.as_secs()
             ))),
             Migration::Killed => Some(Status::blocked(
@@ -127,6 +128,10 @@ pub fn ensure(
         Ok(()) => {
             target.record(model)?;
             Ok(Migration::Done)
+        }
+        Err(failure @ RunFailure::TimedOut(_)) => {
+            tracing::warn!("database migration unfinished: {failure}");
+            Ok(Migration::TimedOut)
         }
         Err(failure) => {
             tracing::error!("database migration failed: {failure}");

@@ -596,10 +596,14 @@ fn a_migration_killed_then_hanging_past_its_timeout() {
     ok(p.d.emulator.update_status().unwrap());
     assert!(started.elapsed() >= Duration::from_secs(120));
     let (status, message) = p.status(0);
-    assert_eq!(status, "blocked", "{message}");
+    assert_eq!(status, "waiting", "{message}");
     says(
         &message,
-        &["timed out after 120s", "database answers", "run-migration"],
+        &[
+            "unfinished after 120s",
+            "pg-database",
+            "runs again on the next hook",
+        ],
     );
     assert!(
         p.processes(0, "migrate sql").is_empty(),

@@ -415,9 +415,11 @@ fn database_credentials_from_a_secret_missing_or_incomplete() {
         .db_remote()
         .insert("secret-user".into(), "secret:cs7bu5ou8jb6f8vv0cig".into());
     world.converge(LEADER);
-    assert_eq!(
-        world.status(LEADER),
-        ("waiting".into(), "Waiting for database creation".into())
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.starts_with("Waiting for database creation: the pg-database credentials secret secret:cs7bu5ou8jb6f8vv0cig"),
+        "{message}"
     );
 
     // A secret without a password: blocked naming the relation.
@@ -4099,4 +4101,201 @@ fn a_new_leader_creates_the_configmaps_the_old_one_never_did() {
         0,
         "the database was migrated already"
     );
+}
+
+// ---- Faults of the platform (issue 14; end to end in tests/faults_platform.rs) ----
+
+/// The app's cookie secret in the model.
+fn cookie_secret(world: &mut World) -> &mut Secret {
+    world
+        .harness
+        .state_mut()
+        .secrets
+        .iter_mut()
+        .find(|s| s.label.as_deref() == Some("cookie_secret"))
+        .expect("the cookie secret")
+}
+
+#[test]
+fn an_unusable_cookie_secret_blocks_keeps_kratos_and_is_never_replaced() {
+    let mut world = World::active();
+    let before = world.env(LEADER);
+    let secrets_before = world.harness.state().secrets.len();
+    for bad in [
+        Vec::<(&str, &str)>::new(),
+        vec![("cookiesecret", "")],
+        vec![("cookiesecret", "0123456789abcde")],
+    ] {
+        cookie_secret(&mut world).add_revision(bad.clone());
+        for unit in [LEADER, FOLLOWER] {
+            world.fake(unit).clear_calls();
+            world.converge(unit);
+            let (status, message) = world.status(unit);
+            assert_eq!(status, "blocked", "{bad:?}");
+            assert!(
+                message.starts_with("The cookie_secret secret is unusable")
+                    && message.contains("rotate-cookie-secret keep-previous=false"),
+                "{message}"
+            );
+            world.assert_workload_untouched(unit);
+        }
+        // The leader did not make a new one (that would end every session).
+        assert_eq!(world.harness.state().secrets.len(), secrets_before);
+    }
+    assert_eq!(world.env(LEADER), before);
+    // Restored: active again, on the same secret.
+    let good = before["SECRETS_COOKIE"].clone();
+    let good: Vec<String> = serde_json::from_str(&good).unwrap();
+    cookie_secret(&mut world).add_revision([("cookiesecret", good[0].as_str())]);
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    assert_eq!(world.env(LEADER), before);
+}
+
+#[test]
+fn a_revoked_database_secret_blocks_naming_pg_database_without_a_crash() {
+    let mut world = World::new();
+    let secret = Secret::new(
+        SecretOwner::Application("postgresql-k8s".into()),
+        [("username", "u"), ("password", "from-secret")],
+    )
+    .with_grant(DB_ID, "kratos");
+    let secret_id = secret.id.clone();
+    world.harness.state_mut().secrets.push(secret);
+    {
+        let remote = world.db_remote();
+        remote.remove("username");
+        remote.remove("password");
+        remote.insert("secret-user".into(), secret_id.clone());
+    }
+    world.hook(LEADER, "install");
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+    let before = world.env(LEADER);
+    world.fake(LEADER).clear_calls();
+
+    // postgresql-k8s revokes the grant: secret-get says "permission denied".
+    world
+        .harness
+        .state_mut()
+        .secrets
+        .iter_mut()
+        .find(|s| s.id == secret_id)
+        .unwrap()
+        .grants
+        .clear();
+    world.converge(LEADER);
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("pg-database")
+            && message.contains(&secret_id)
+            && message.contains("grant"),
+        "{message}"
+    );
+    assert!(!message.contains("from-secret"));
+    world.assert_workload_untouched(LEADER);
+    assert_eq!(world.env(LEADER), before);
+}
+
+#[test]
+fn a_migration_that_times_out_waits_naming_the_database_and_runs_again() {
+    let mut world = World::new();
+    world.fake(LEADER).on_exec(["kratos", "migrate"], |_| {
+        Err(PebbleError::Timeout(std::time::Duration::from_secs(120)))
+    });
+    world.hook(LEADER, "install");
+    let (status, message) = world.status(LEADER);
+    assert_eq!(status, "waiting");
+    assert!(
+        message.contains("pg-database") && message.contains("runs again"),
+        "{message}"
+    );
+    assert!(world.fake(LEADER).file(CONFIG_FILE).is_none());
+
+    world
+        .fake(LEADER)
+        .on_exec(["kratos", "migrate"], |_| Ok(exit(0, "", "")));
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn a_limit_another_field_manager_keeps_blocks_once_instead_of_applying_forever() {
+    let mut world = World::active();
+    let kube = cluster();
+    world.run_kube(LEADER, "config-changed", &kube);
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+    // Another field manager set a cpu limit the options leave unset.
+    kube.foreign_limits.borrow_mut().insert(
+        "cpu".into(),
+        k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+    );
+    {
+        let mut sets = kube.stateful_sets.borrow_mut();
+        let spec = sets.get_mut("kratos").unwrap().spec.as_mut().unwrap();
+        let pod = spec.template.spec.as_mut().unwrap();
+        let kratos = pod
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "kratos")
+            .unwrap();
+        kratos.resources.get_or_insert_with(Default::default).limits = Some(
+            [(
+                "cpu".to_string(),
+                k8s_openapi::apimachinery::pkg::api::resource::Quantity("2".into()),
+            )]
+            .into(),
+        );
+    }
+    for _ in 0..2 {
+        world.run_kube(LEADER, "config-changed", &kube);
+        let (status, message) = world.status(LEADER);
+        assert_eq!(status, "blocked", "{message}");
+        assert!(
+            message.contains("another field manager") && message.contains("cpu=2"),
+            "{message}"
+        );
+    }
+    // It lets go: converged.
+    kube.foreign_limits.borrow_mut().clear();
+    world.run_kube(LEADER, "config-changed", &kube);
+    rolled_out(&kube);
+    world.run_kube(LEADER, "update-status", &kube);
+    assert_eq!(world.status(LEADER).0, "active");
+}
+
+#[test]
+fn an_unusable_cookie_secret_is_replaced_by_the_rotation_its_status_names() {
+    let mut world = World::active();
+    cookie_secret(&mut world).add_revision([("cookiesecret", "short")]);
+    world.converge(LEADER);
+    assert_eq!(world.status(LEADER).0, "blocked");
+    let run = run_action_with(
+        &mut world,
+        LEADER,
+        "rotate-cookie-secret",
+        serde_json::json!({"keep-previous": false}),
+    );
+    assert!(!run.failed, "{:?}", run.message);
+    assert_eq!(
+        world.status(LEADER).0,
+        "active",
+        "{:?}",
+        world.status(LEADER)
+    );
+    let cookies = world.cookies(LEADER);
+    assert_eq!(cookies.len(), 1);
+    assert_eq!(cookies[0].len(), 32);
+    // Even asked to keep it, an unusable secret is never kept as the previous one.
+    cookie_secret(&mut world).add_revision([("cookiesecret", "short")]);
+    run_action_with(
+        &mut world,
+        LEADER,
+        "rotate-cookie-secret",
+        serde_json::json!({}),
+    );
+    assert_eq!(world.cookies(LEADER).len(), 1);
 }

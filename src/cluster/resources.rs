@@ -154,6 +154,21 @@ pub fn patch(live: &StatefulSet, resources: &Resources) -> StatefulSet {
     }
 }
 
+/// `limits cpu=2, memory=1Gi; requests ...` for a status.
+fn describe(resources: &Resources) -> String {
+    let list = |m: &BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "limits {}; requests {}",
+        list(&resources.limits),
+        list(&resources.requests)
+    )
+}
+
 /// How far the StatefulSet's pods are from its spec: `None` when all run the latest.
 pub fn rollout(stateful_set: &StatefulSet) -> Option<String> {
     let wanted = stateful_set
@@ -193,6 +208,13 @@ pub fn converge(
     let wanted = wanted(limits);
     if leader && !same(&running(live), &wanted) {
         return match kube.apply_stateful_set(&patch(live, &wanted), FIELD_MANAGER, false) {
+            // Applied, yet not what we asked: another field manager keeps fields we do
+            // not own (a limit the options leave unset). Applying again changes nothing.
+            Ok(applied) if !same(&running(&applied), &wanted) => Some(Status::blocked(format!(
+                "Cannot set the cpu/memory limits: another field manager set the kratos \
+                 container's resources ({}); remove its fields, or set cpu/memory to match",
+                describe(&running(&applied))
+            ))),
             Ok(_) => Some(Status::maintenance(
                 "Applying the new cpu/memory limits: the pods are restarting",
             )),

@@ -3,7 +3,7 @@
 //! credentials, either in its application databag or, with current postgresql-k8s, in a
 //! Juju secret referenced by `secret-user`.
 
-use juju_rs_ops::model::{Bag, Model};
+use juju_rs_ops::model::{Bag, Model, ModelError};
 use juju_rs_ops::Status;
 use percent_encoding::utf8_percent_encode;
 
@@ -63,18 +63,9 @@ impl Integration for Database {
             Offer::InSecret {
                 endpoint,
                 secret_id,
-            } => match secrets::read(model, &secret_id)? {
-                None => return Ok(Reading::Waiting(WAITING.into())),
-                Some(content) => match credentials_from_secret(&content) {
-                    Some((username, password)) => (endpoint, username, password),
-                    None => {
-                        return Ok(BadRelationData {
-                            endpoint: ENDPOINT,
-                            message: "the credentials secret has no username and password".into(),
-                        }
-                        .into())
-                    }
-                },
+            } => match secret_credentials(model, &secret_id)? {
+                Ok((username, password)) => (endpoint, username, password),
+                Err(not_ready) => return Ok(not_ready),
             },
         };
         Ok(Reading::Ready(DatabaseConnection {
@@ -115,6 +106,45 @@ impl Contribute for DatabaseConnection {
             .env
             .insert("DSN".into(), self.connection.dsn().expose().to_string());
     }
+}
+
+/// The credentials in the secret `secret_id`, or why they are not usable: not there
+/// (removed by the provider), not readable (revoked: Juju says "permission denied"), or
+/// incomplete. Each names pg-database, the secret and the fix.
+fn secret_credentials(
+    model: &Model,
+    secret_id: &str,
+) -> Result<Result<(String, Sensitive), Reading<DatabaseConnection>>, CharmError> {
+    let app = model.app_name();
+    let content = match secrets::read(model, secret_id) {
+        Ok(Some(content)) => content,
+        Ok(None) => {
+            return Ok(Err(Reading::Waiting(format!(
+                "{WAITING}: the pg-database credentials secret {secret_id} (secret-user) \
+                 is not there; if postgresql-k8s removed it, juju remove-relation {app} \
+                 postgresql-k8s and integrate again"
+            ))))
+        }
+        Err(ModelError::Tool { .. } | ModelError::Decode { .. }) => {
+            return Ok(Err(BadRelationData {
+                endpoint: ENDPOINT,
+                message: format!(
+                    "the credentials secret {secret_id} (secret-user) cannot be read: \
+                     postgresql-k8s must grant it to this relation (if it does not, \
+                     juju remove-relation {app} postgresql-k8s and integrate again)"
+                ),
+            }
+            .into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(credentials_from_secret(&content).ok_or_else(|| {
+        BadRelationData {
+            endpoint: ENDPOINT,
+            message: "the credentials secret has no username and password".into(),
+        }
+        .into()
+    }))
 }
 
 /// The fields a requirer asks to receive as secrets (`requested-secrets`), as the

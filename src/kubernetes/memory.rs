@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::{KubeApi, KubeError};
 
@@ -25,6 +26,9 @@ pub struct InMemoryKube {
     pub refuse_apply: RefCell<Option<KubeError>>,
     /// Every call, as `verb name` (`apply-dry-run` for dry runs).
     pub calls: RefCell<Vec<String>>,
+    /// Limits of the kratos container that another field manager owns: an apply keeps
+    /// them whatever it asks (as a server-side apply keeps others' fields).
+    pub foreign_limits: RefCell<BTreeMap<String, Quantity>>,
 }
 
 impl InMemoryKube {
@@ -110,6 +114,14 @@ impl KubeApi for InMemoryKube {
             for container in &mut spec.containers {
                 if let Some(want) = wanted.iter().find(|c| c.name == container.name) {
                     container.resources.clone_from(&want.resources);
+                    let foreign = self.foreign_limits.borrow();
+                    if !foreign.is_empty() {
+                        let resources = container.resources.get_or_insert_with(Default::default);
+                        resources
+                            .limits
+                            .get_or_insert_with(BTreeMap::new)
+                            .extend(foreign.clone());
+                    }
                 }
             }
         }

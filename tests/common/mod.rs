@@ -266,6 +266,37 @@ impl Postgres {
         pg
     }
 
+    /// Stops the cluster (its data stays): the database is down.
+    pub fn stop(&self) {
+        let out = Command::new("bash")
+            .arg(&self.script)
+            .arg("stop")
+            .arg(self.dir.path().join("cluster"))
+            .output()
+            .expect("run pg-test-server.sh");
+        assert!(
+            out.status.success(),
+            "pg-test-server.sh stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts the stopped cluster again, on the same port with the same data.
+    pub fn restart(&self) {
+        let out = Command::new("bash")
+            .arg(&self.script)
+            .arg("start")
+            .arg(self.dir.path().join("cluster"))
+            .arg(self.port.to_string())
+            .output()
+            .expect("run pg-test-server.sh");
+        assert!(
+            out.status.success(),
+            "pg-test-server.sh start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A DSN for the superuser.
     pub fn dsn(&self, database: &str) -> String {
         format!(
