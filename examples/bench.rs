@@ -226,6 +226,24 @@ impl Pod {
         self.pebble.netns().unwrap_or_default()
     }
 
+    /// Waits until Pebble's ready check counts no failure: right after a restart it still
+    /// counts those of the stopped Kratos for up to a period (10 s), and a unit that is
+    /// steady in production (update-status every 5 minutes) is past that.
+    fn wait_settled(&self, timeout: Duration) -> R<()> {
+        let client = juju_rs_ops::pebble::Client::new(self.pebble.socket_path());
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            let settled = client
+                .checks(&["ready"])
+                .is_ok_and(|checks| checks.iter().all(|c| c.failures == 0));
+            if settled {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        Err(format!("the ready check still fails after {timeout:?}").into())
+    }
+
     /// Waits until Kratos answers ready on the pod's loopback.
     fn wait_ready(&self, timeout: Duration) -> R<()> {
         let start = Instant::now();
@@ -1046,7 +1064,8 @@ fn bench() -> R<()> {
     )?;
     b.juju.update_state(|s| s.tool_calls.clear())?;
 
-    // 5. Steady update-status on the leader.
+    // 5. Steady update-status on the leader, once the workload has settled.
+    b.pods[LEADER].wait_settled(Duration::from_secs(30))?;
     b.step(&format!(
         "{STEADY_UPDATE_STATUS} steady update-status on {LEADER}"
     ));
