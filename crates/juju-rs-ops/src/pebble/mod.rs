@@ -6,6 +6,8 @@
 mod client;
 mod types;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use client::fuzzing;
 pub use client::Client;
 pub use types::*;
 
