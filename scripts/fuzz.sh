@@ -54,13 +54,20 @@ echo "==> Building ${#targets[@]} fuzz targets (nightly, AddressSanitizer)"
 cargo +nightly fuzz build
 bin_dir="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
+# libFuzzer writes new inputs into the first corpus directory: a scratch one, so the
+# committed seeds stay as they are (the smoke run's is thrown away).
+if $smoke; then
+    found_root=$(mktemp -d)
+    trap 'rm -rf "$found_root"' EXIT
+else
+    found_root=fuzz/corpus-new
+fi
+
 failed=()
 for target in "${targets[@]}"; do
     seeds="fuzz/corpus/$target"
     mkdir -p "fuzz/artifacts/$target"
-    # libFuzzer writes new inputs into the first corpus directory: a scratch one, so the
-    # committed seeds stay as they are.
-    found="fuzz/corpus-new/$target"
+    found="$found_root/$target"
     mkdir -p "$found"
     dict=()
     [[ -f "fuzz/dict/$target.dict" ]] && dict=("-dict=fuzz/dict/$target.dict")
@@ -76,11 +83,6 @@ for target in "${targets[@]}"; do
             "fuzz/artifacts/$target/last-run.log" | tail -2 || true
     fi
 done
-if $smoke; then
-    # The smoke run keeps nothing it found.
-    rm -rf fuzz/corpus-new
-fi
-
 if [[ ${#failed[@]} -gt 0 ]]; then
     echo "fuzz.sh: findings in: ${failed[*]} (inputs in fuzz/artifacts/<target>/)" >&2
     exit 1

@@ -47,11 +47,18 @@ impl KratosAdmin for Kratos {
     fn get_identity(&self, id: &str, _: &[CredentialType]) -> Result<Identity, KratosApiError> {
         Ok(identity(id, "admin@example.com"))
     }
-    fn list_identities_by_identifier(&self, identifier: &str) -> Result<Vec<Identity>, KratosApiError> {
+    fn list_identities_by_identifier(
+        &self,
+        identifier: &str,
+    ) -> Result<Vec<Identity>, KratosApiError> {
         Ok(vec![identity(ID, identifier)])
     }
     fn create_identity(&self, new: &NewIdentity) -> Result<Identity, KratosApiError> {
-        let email = new.traits.get("email").and_then(|e| e.as_str()).unwrap_or_default();
+        let email = new
+            .traits
+            .get("email")
+            .and_then(|e| e.as_str())
+            .unwrap_or_default();
         Ok(identity(ID, email))
     }
     fn set_password(&self, identity: &Identity, _: &Sensitive) -> Result<Identity, KratosApiError> {
@@ -70,7 +77,12 @@ impl KratosAdmin for Kratos {
     fn delete_sessions(&self, _: &str) -> Result<(), KratosApiError> {
         Ok(())
     }
-    fn delete_credential(&self, _: &str, _: CredentialType, _: Option<&str>) -> Result<(), KratosApiError> {
+    fn delete_credential(
+        &self,
+        _: &str,
+        _: CredentialType,
+        _: Option<&str>,
+    ) -> Result<(), KratosApiError> {
         Ok(())
     }
 }
@@ -106,7 +118,8 @@ fn run(action: &str, model: &Model) -> Option<Result<ActionOutput, ActionFailure
         }
         "reset-password" => {
             let p: logic::ResetPasswordParams = params(model)?;
-            password(p.password_secret_id()).and_then(|pw| logic::reset_password(k, &p, pw.as_ref()))
+            password(p.password_secret_id())
+                .and_then(|pw| logic::reset_password(k, &p, pw.as_ref()))
         }
         "run-migration" => {
             match charm_kratos::fuzzing::run_migration_params(model) {
@@ -126,7 +139,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // action-get prints a JSON object; anything else is refused before the action runs.
-    if !matches!(serde_json::from_slice::<serde_json::Value>(body), Ok(serde_json::Value::Object(_))) {
+    if !matches!(
+        serde_json::from_slice::<serde_json::Value>(body),
+        Ok(serde_json::Value::Object(_))
+    ) {
         return;
     }
     let juju = FakeJuju::new([("action-get".to_string(), body.to_vec())]);

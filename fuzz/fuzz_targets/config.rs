@@ -30,14 +30,34 @@ fuzz_target!(|data: &[u8]| {
     };
     let selection = select_identity_schemas(valid.identity_schemas.as_ref(), None)
         .expect("valid config schemas are chosen");
-    let spec = WorkloadSpec::from_config(&valid, selection.set, Some("{{ .VerificationCode }}".into()));
+    let spec = WorkloadSpec::from_config(
+        &valid,
+        selection.set,
+        Some("{{ .VerificationCode }}".into()),
+    );
     render(&spec);
     // Each limit Kubernetes gets reads back as a quantity no smaller than the option.
     let wanted = resources::wanted(&valid.resource_limits);
-    for (name, limit) in [("cpu", &valid.resource_limits.cpu), ("memory", &valid.resource_limits.memory)] {
+    for (name, limit) in [
+        ("cpu", &valid.resource_limits.cpu),
+        ("memory", &valid.resource_limits.memory),
+    ] {
         let Some(limit) = limit else { continue };
-        let applied = wanted.limits.get(name).and_then(|text| Quantity::parse(text));
-        let applied = applied.unwrap_or_else(|| panic!("{name} limit {:?} is not a quantity", wanted.limits.get(name)));
-        assert!(applied.value() >= limit.value() * (1.0 - 1e-9), "{name}: {} < {}", applied.value(), limit.value());
+        let applied = wanted
+            .limits
+            .get(name)
+            .and_then(|text| Quantity::parse(text));
+        let applied = applied.unwrap_or_else(|| {
+            panic!(
+                "{name} limit {:?} is not a quantity",
+                wanted.limits.get(name)
+            )
+        });
+        assert!(
+            applied.value() >= limit.value() * (1.0 - 1e-9),
+            "{name}: {} < {}",
+            applied.value(),
+            limit.value()
+        );
     }
 });

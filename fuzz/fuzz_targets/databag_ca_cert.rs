@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use arbitrary::Arbitrary;
-use charm_kratos::integrations::ca_cert::{certificates_v0, certificates_v1, TrustedCas, CA_BUNDLE};
+use charm_kratos::integrations::ca_cert::{
+    certificates_v0, certificates_v1, TrustedCas, CA_BUNDLE,
+};
 use charm_kratos::integrations::Contribute;
 use fuzz_support::{default_spec, input, Databag};
 use libfuzzer_sys::fuzz_target;
@@ -40,10 +42,16 @@ fuzz_target!(|data: &[u8]| {
     }
     // Every block is normalised: it reads back as itself.
     for pem in &cas {
-        assert_eq!(certificates_v0(&Databag::from([("ca".to_string(), pem.clone())])).as_deref(), Ok(&[pem.clone()][..]));
+        assert_eq!(
+            certificates_v0(&Databag::from([("ca".to_string(), pem.clone())])).as_deref(),
+            Ok(&[pem.clone()][..])
+        );
     }
     let mut spec = default_spec();
-    TrustedCas { certificates: cas.into_iter().collect() }.contribute(&mut spec);
+    TrustedCas {
+        certificates: cas.into_iter().collect(),
+    }
+    .contribute(&mut spec);
     if let Some(bundle) = spec.files.get(CA_BUNDLE) {
         assert!(std::str::from_utf8(bundle).is_ok());
     }

@@ -31,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
     let Some(input) = input::<Input>(data) else {
         return;
     };
-    let values: Vec<&str> = input.app.iter().filter(|(k, _)| *k != "password").map(|(_, v)| v.as_str()).collect();
+    let values: Vec<&str> = input
+        .app
+        .iter()
+        .filter(|(k, _)| *k != "password")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let (endpoint, username, password) = match parse_offer(&input.app) {
         Err(bad) => {
             if let Some(password) = input.app.get("password") {
@@ -40,20 +45,39 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
         Ok(Offer::Pending) => return,
-        Ok(Offer::Inline { endpoint, username, password }) => (endpoint, username, password),
+        Ok(Offer::Inline {
+            endpoint,
+            username,
+            password,
+        }) => (endpoint, username, password),
         Ok(Offer::InSecret { endpoint, .. }) => match credentials_from_secret(&input.secret) {
             Some((username, password)) => (endpoint, username, password),
             None => return,
         },
     };
-    let connection = Connection { endpoint, database: "iam_kratos".into(), username, password };
+    let connection = Connection {
+        endpoint,
+        database: "iam_kratos".into(),
+        username,
+        password,
+    };
     // The DSN is a URL whose user and password are the credentials, whatever they hold.
     let dsn = connection.dsn();
     let url = url::Url::parse(dsn.expose()).expect("the DSN is a URL");
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned());
-    assert_eq!(decode(url.username()).ok().as_deref(), Some(connection.username.as_str()));
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|c| c.into_owned())
+    };
     assert_eq!(
-        url.password().map(decode).and_then(Result::ok).unwrap_or_default(),
+        decode(url.username()).ok().as_deref(),
+        Some(connection.username.as_str())
+    );
+    assert_eq!(
+        url.password()
+            .map(decode)
+            .and_then(Result::ok)
+            .unwrap_or_default(),
         connection.password.expose()
     );
 
@@ -61,6 +85,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = migrated_version(&input.peers, input.relation_id);
     if let Some(version) = input.peers.values().next() {
         let record = record_migration(input.relation_id, version);
-        assert_eq!(migrated_version(&record, input.relation_id).as_deref(), Some(version.as_str()));
+        assert_eq!(
+            migrated_version(&record, input.relation_id).as_deref(),
+            Some(version.as_str())
+        );
     }
 });

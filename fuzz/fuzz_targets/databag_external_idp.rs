@@ -3,8 +3,8 @@
 #![no_main]
 
 use charm_kratos::integrations::external_idp::{self, ExternalProviders};
-use charm_kratos::integrations::route::PublicIngress;
 use charm_kratos::integrations::route::Ingress;
+use charm_kratos::integrations::route::PublicIngress;
 use charm_kratos::integrations::Contribute;
 use fuzz_support::{default_spec, input, render, Databag};
 use juju_rs_ops::Relation;
@@ -24,9 +24,9 @@ fuzz_target!(|data: &[u8]| {
         Err(bad) => {
             // A status never quotes a client secret or private key.
             let message = bad.to_string();
-            if let Ok(serde_json::Value::Array(items)) =
-                serde_json::from_str::<serde_json::Value>(bag.get("providers").map_or("", String::as_str))
-            {
+            if let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(
+                bag.get("providers").map_or("", String::as_str),
+            ) {
                 for item in &items {
                     for key in ["client_secret", "private_key", "apple_private_key"] {
                         if let Some(secret) = item.get(key).and_then(|v| v.as_str()) {
@@ -37,9 +37,14 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         }
+        // Rendering is the slow part: only with providers.
+        Ok(providers) if providers.is_empty() => {}
         Ok(providers) => {
             let mut spec = default_spec();
-            ExternalProviders { relations: vec![(relation.id, providers)] }.contribute(&mut spec);
+            ExternalProviders {
+                relations: vec![(relation.id, providers)],
+            }
+            .contribute(&mut spec);
             let url = url::Url::parse("https://iam.example.com/iam-kratos").ok();
             PublicIngress(Ingress { url }).contribute(&mut spec);
             render(&spec);

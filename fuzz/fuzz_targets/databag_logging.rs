@@ -33,10 +33,14 @@ fuzz_target!(|data: &[u8]| {
     if let Some(layer) = logging::forwarding_layer(targets.clone(), &Plan::default()) {
         // The layer Pebble gets reads back as itself.
         let yaml = serde_yaml_ng::to_string(&layer).expect("the layer serialises");
-        let back: juju_rs_ops::pebble::Layer = serde_yaml_ng::from_str(&yaml).expect("the layer reads back");
+        let back: juju_rs_ops::pebble::Layer =
+            serde_yaml_ng::from_str(&yaml).expect("the layer reads back");
         assert_eq!(back, layer);
         // Applied, nothing more is to be done.
-        let applied = Plan { log_targets: layer.log_targets.clone(), ..Plan::default() };
+        let applied = Plan {
+            log_targets: layer.log_targets.clone(),
+            ..Plan::default()
+        };
         assert_eq!(logging::forwarding_layer(targets, &applied), None);
     }
 });

@@ -28,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
         Reading::Ready(server) => server,
         Reading::Waiting(message) | Reading::Blocked(message) => {
             if let Some(password) = input.app.get("password") {
-                let others: Vec<&str> = input.app.iter().filter(|(k, _)| *k != "password").map(|(_, v)| v.as_str()).collect();
+                let others: Vec<&str> = input
+                    .app
+                    .iter()
+                    .filter(|(k, _)| *k != "password")
+                    .map(|(_, v)| v.as_str())
+                    .collect();
                 assert_hidden(password, &others, &message);
             }
             return;
@@ -56,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(user), Some(password)) = (&server.user, &password) {
         if server.auth == smtp::AuthType::Plain {
             assert_eq!(&decode(url.username()), user);
-            assert_eq!(decode(url.password().unwrap_or_default()), password.expose());
+            assert_eq!(
+                decode(url.password().unwrap_or_default()),
+                password.expose()
+            );
         }
     }
     assert_eq!(url.port_or_known_default(), Some(server.port));

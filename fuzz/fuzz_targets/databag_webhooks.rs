@@ -36,13 +36,21 @@ fuzz_target!(|data: &[u8]| {
         Flow::Registration => &webhooks::REGISTRATION,
         Flow::Login => &webhooks::LOGIN,
     };
-    let source = Source { id: 7, app: "user-verification-service".into() };
+    let source = Source {
+        id: 7,
+        app: "user-verification-service".into(),
+    };
     let offer = match webhooks::parse(flow, &source, &input.app) {
         Reading::Ready(offer) => offer,
         Reading::Waiting(message) | Reading::Blocked(message) => {
             for key in ["auth_config_value", "auth"] {
                 if let Some(secret) = input.app.get(key) {
-                    let others: Vec<&str> = input.app.iter().filter(|(k, _)| *k != key).map(|(_, v)| v.as_str()).collect();
+                    let others: Vec<&str> = input
+                        .app
+                        .iter()
+                        .filter(|(k, _)| *k != key)
+                        .map(|(_, v)| v.as_str())
+                        .collect();
                     assert_hidden(secret, &others, &message);
                 }
             }

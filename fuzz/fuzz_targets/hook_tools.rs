@@ -58,7 +58,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = model.app_status();
     let _ = model.opened_ports();
     let _ = model.action_params_json();
-    let _ = model.network_get("metrics-endpoint").map(|n| (n.ingress_address().map(str::len), n.bind_address().map(str::len)));
+    let _ = model.network_get("metrics-endpoint").map(|n| {
+        (
+            n.ingress_address().map(str::len),
+            n.bind_address().map(str::len),
+        )
+    });
     let _ = model.planned_units();
     let _ = model.state_get();
     if let Ok(relations) = model.relations("pg-database") {
@@ -71,7 +76,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = model.remote_app_bags("pg-database");
-    let _ = model.secret_get(Some("secret:d1abc2defghijklmno30"), None, SecretRead::Refresh);
+    let _ = model.secret_get(
+        Some("secret:d1abc2defghijklmno30"),
+        None,
+        SecretRead::Refresh,
+    );
     let _ = model.secret_get(None, Some("cookie_secret"), SecretRead::Current);
     let _ = model.secret_info(Some("secret:d1abc2defghijklmno30"), None);
     let _ = model.secret_ids();

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let valid = match config.validate() {
         Ok(valid) => valid,
         Err(problem) => {
-            assert_eq!(problem.option.contains("identity_schema"), true, "{problem}");
+            assert!(problem.option.contains("identity_schema"), "{problem}");
             return;
         }
     };

@@ -39,7 +39,13 @@ fuzz_target!(|data: &[u8]| {
     let model = juju.model(&[("JUJU_DISPATCH_PATH", "actions/get-identity")]);
     for identity in identities {
         // No credential configuration survives decoding.
-        for credential in identity.document.get("credentials").and_then(|c| c.as_object()).into_iter().flatten() {
+        for credential in identity
+            .document
+            .get("credentials")
+            .and_then(|c| c.as_object())
+            .into_iter()
+            .flatten()
+        {
             assert!(credential.1.get("config").is_none());
         }
         // What get-identity hands to action-set is what Juju takes.

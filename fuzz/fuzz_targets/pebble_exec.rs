@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
             Message::Text(text)
                 if serde_json::from_str::<serde_json::Value>(text)
                     .ok()
-                    .and_then(|v| v.get("command").and_then(|c| c.as_str()).map(|c| c == "end"))
+                    .and_then(|v| {
+                        v.get("command")
+                            .and_then(|c| c.as_str())
+                            .map(|c| c == "end")
+                    })
                     == Some(true) =>
             {
                 break

@@ -93,8 +93,15 @@ impl ToolRunner for FakeJuju {
 fn is_write(tool: &str) -> bool {
     matches!(
         tool,
-        "action-set" | "action-log" | "action-fail" | "relation-set" | "state-set"
-            | "status-set" | "juju-log" | "secret-set" | "secret-add"
+        "action-set"
+            | "action-log"
+            | "action-fail"
+            | "relation-set"
+            | "state-set"
+            | "status-set"
+            | "juju-log"
+            | "secret-set"
+            | "secret-add"
     )
 }
 
