@@ -53,5 +53,9 @@ export TOFU_BIN="$CHARM_KRATOS_BIN/tofu"
 step "Tests"
 cargo test --workspace --all-features
 
+step "Fuzzing smoke run (every fuzz target over its corpus, then a few seconds each)"
+# Its own nightly build directory; cargo-fuzz is installed once (scripts/fuzz.sh).
+scripts/fuzz.sh --smoke
+
 step "Packing and checking the charm"
 scripts/check-charm.sh

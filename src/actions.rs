@@ -214,6 +214,33 @@ struct RunMigrationParams {
 
 const DEFAULT_MIGRATION_TIMEOUT_SECS: f64 = 120.0;
 
+/// The migration's time limit: the `timeout` parameter (seconds, at least 1).
+fn migration_timeout(params: &RunMigrationParams) -> Result<Duration, ActionFailure> {
+    let seconds = params.timeout.unwrap_or(DEFAULT_MIGRATION_TIMEOUT_SECS);
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(timeout) if seconds >= 1.0 => Ok(timeout),
+        _ => Err(ActionFailure::new(format!(
+            "The timeout must be a number of seconds of at least 1, not {seconds}"
+        ))),
+    }
+}
+
+/// Entry points for the fuzz targets (feature `fuzzing`, `fuzz/`): `run-migration`'s
+/// parameters, which are private to this module. Not an API.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    use super::*;
+
+    /// `run-migration`'s parameters read from the model and checked, as the action does
+    /// before it touches anything.
+    pub fn run_migration_params(
+        model: &juju_rs_ops::Model,
+    ) -> Result<Result<Duration, ActionFailure>, ModelError> {
+        let params: RunMigrationParams = model.action_params()?;
+        Ok(migration_timeout(&params))
+    }
+}
+
 /// `run-migration`: the leader migrates the database for the running workload version,
 /// records it for the other units, and converges (so Kratos starts if it was waiting
 /// for the migration).
@@ -222,14 +249,9 @@ fn run_migration(ctx: &Context, kube: Option<&dyn KubeApi>) -> Result<Outcome, C
         Ok(params) => params,
         Err(failure) => return Ok(Err(failure)),
     };
-    let seconds = params.timeout.unwrap_or(DEFAULT_MIGRATION_TIMEOUT_SECS);
-    let timeout = match Duration::try_from_secs_f64(seconds) {
-        Ok(timeout) if seconds >= 1.0 => timeout,
-        _ => {
-            return Ok(Err(ActionFailure::new(format!(
-                "The timeout must be a number of seconds of at least 1, not {seconds}"
-            ))))
-        }
+    let timeout = match migration_timeout(&params) {
+        Ok(timeout) => timeout,
+        Err(failure) => return Ok(Err(failure)),
     };
     // The same inputs the hooks gather (and publish: the database request included).
     let inputs = Inputs::gather(ctx, kube)?;

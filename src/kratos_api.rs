@@ -364,37 +364,45 @@ impl AdminClient {
         Ok(Answer { status, body })
     }
 
-    /// `Ok(body)` for 2xx; the typed error for anything else.
-    fn expect_success(
-        &self,
-        operation: &'static str,
-        answer: Answer,
-    ) -> Result<String, KratosApiError> {
-        match answer.status {
-            200..=299 => Ok(answer.body),
-            404 => Err(KratosApiError::NotFound {
-                operation,
-                message: error_message(&answer.body),
-            }),
-            409 => Err(KratosApiError::Conflict {
-                operation,
-                message: error_message(&answer.body),
-            }),
-            status => Err(KratosApiError::Api {
-                operation,
-                status,
-                message: error_message(&answer.body),
-            }),
-        }
-    }
-
     fn call(
         &self,
         operation: &'static str,
         result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<String, KratosApiError> {
         let answer = self.answer(operation, result)?;
-        self.expect_success(operation, answer)
+        expect_success(operation, answer)
+    }
+}
+
+/// `Ok(body)` for 2xx; the typed error for anything else.
+fn expect_success(operation: &'static str, answer: Answer) -> Result<String, KratosApiError> {
+    match answer.status {
+        200..=299 => Ok(answer.body),
+        404 => Err(KratosApiError::NotFound {
+            operation,
+            message: error_message(&answer.body),
+        }),
+        409 => Err(KratosApiError::Conflict {
+            operation,
+            message: error_message(&answer.body),
+        }),
+        status => Err(KratosApiError::Api {
+            operation,
+            status,
+            message: error_message(&answer.body),
+        }),
+    }
+}
+
+/// The readiness answer: ready on 200, `NotReady` (saying why) otherwise.
+fn ready(operation: &'static str, url: &str, answer: &Answer) -> Result<(), KratosApiError> {
+    match answer.status {
+        200 => Ok(()),
+        status => Err(KratosApiError::NotReady {
+            operation,
+            url: url.to_string(),
+            reason: format!("HTTP {status}: {}", error_message(&answer.body)),
+        }),
     }
 }
 
@@ -402,14 +410,7 @@ impl KratosAdmin for AdminClient {
     fn health_ready(&self) -> Result<(), KratosApiError> {
         const OP: &str = "check readiness";
         let answer = self.answer(OP, self.agent.get(self.url("/admin/health/ready")).call())?;
-        match answer.status {
-            200 => Ok(()),
-            status => Err(KratosApiError::NotReady {
-                operation: OP,
-                url: self.base_url.clone(),
-                reason: format!("HTTP {status}: {}", error_message(&answer.body)),
-            }),
-        }
+        ready(OP, &self.base_url, &answer)
     }
 
     fn get_identity(
@@ -436,17 +437,7 @@ impl KratosAdmin for AdminClient {
             .get(self.url("/admin/identities"))
             .query("credentials_identifier", identifier);
         let body = self.call(OP, request.call())?;
-        let decode_error = |reason: String| KratosApiError::Decode {
-            operation: OP,
-            reason,
-        };
-        match parse_json(&body).map_err(decode_error)? {
-            Value::Array(items) => items
-                .into_iter()
-                .map(|item| Identity::from_json(item).map_err(decode_error))
-                .collect(),
-            _ => Err(decode_error("the identity list is not a JSON array".into())),
-        }
+        decode_identity_list(OP, &body)
     }
 
     fn create_identity(&self, identity: &NewIdentity) -> Result<Identity, KratosApiError> {
@@ -506,23 +497,7 @@ impl KratosAdmin for AdminClient {
             OP,
             request.send_json(json!({"identity_id": identity_id, "expires_in": expires_in})),
         )?;
-        let decode_error = |reason: String| KratosApiError::Decode {
-            operation: OP,
-            reason,
-        };
-        let value = parse_json(&body).map_err(decode_error)?;
-        let text = |key: &str| {
-            value
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| decode_error(format!("no string `{key}` in the answer")))
-        };
-        Ok(RecoveryCode {
-            recovery_link: text("recovery_link")?,
-            recovery_code: Sensitive::new(text("recovery_code")?),
-            expires_at: text("expires_at")?,
-        })
+        decode_recovery_code(OP, &body)
     }
 
     fn delete_sessions(&self, identity_id: &str) -> Result<(), KratosApiError> {
@@ -572,6 +547,40 @@ fn decode_identity(operation: &'static str, body: &str) -> Result<Identity, Krat
         .map_err(|reason| KratosApiError::Decode { operation, reason })
 }
 
+fn decode_identity_list(
+    operation: &'static str,
+    body: &str,
+) -> Result<Vec<Identity>, KratosApiError> {
+    let decode_error = |reason: String| KratosApiError::Decode { operation, reason };
+    match parse_json(body).map_err(decode_error)? {
+        Value::Array(items) => items
+            .into_iter()
+            .map(|item| Identity::from_json(item).map_err(decode_error))
+            .collect(),
+        _ => Err(decode_error("the identity list is not a JSON array".into())),
+    }
+}
+
+fn decode_recovery_code(
+    operation: &'static str,
+    body: &str,
+) -> Result<RecoveryCode, KratosApiError> {
+    let decode_error = |reason: String| KratosApiError::Decode { operation, reason };
+    let value = parse_json(body).map_err(decode_error)?;
+    let text = |key: &str| {
+        value
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| decode_error(format!("no string `{key}` in the answer")))
+    };
+    Ok(RecoveryCode {
+        recovery_link: text("recovery_link")?,
+        recovery_code: Sensitive::new(text("recovery_code")?),
+        expires_at: text("expires_at")?,
+    })
+}
+
 /// The message of an Ory error body (`{"error": {"message", "reason", ...}}`), or an
 /// excerpt of a body that is not one.
 fn error_message(body: &str) -> String {
@@ -594,6 +603,70 @@ fn error_message(body: &str) -> String {
                 trimmed.chars().take(BODY_EXCERPT).collect()
             }
         }
+    }
+}
+
+/// Entry points for the fuzz targets (feature `fuzzing`, `fuzz/`): an answer of the
+/// admin API decoded as [`AdminClient`] decodes it, without HTTP. Not an API.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    use super::*;
+
+    /// Which call's answer.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum KratosCall {
+        /// [`KratosAdmin::health_ready`].
+        HealthReady,
+        /// [`KratosAdmin::get_identity`], [`KratosAdmin::create_identity`] and
+        /// [`KratosAdmin::set_password`] (one identity).
+        Identity,
+        /// [`KratosAdmin::list_identities_by_identifier`].
+        ListIdentities,
+        /// [`KratosAdmin::create_recovery_code`].
+        RecoveryCode,
+        /// [`KratosAdmin::delete_identity`], [`KratosAdmin::delete_sessions`],
+        /// [`KratosAdmin::delete_credential`] (the body is only read on errors).
+        Delete,
+    }
+
+    /// What an answer decoded into.
+    #[derive(Debug)]
+    pub enum KratosAnswer {
+        /// Ready, or deleted.
+        Done,
+        /// One identity.
+        Identity(Identity),
+        /// A list of identities.
+        Identities(Vec<Identity>),
+        /// A recovery code.
+        RecoveryCode(RecoveryCode),
+    }
+
+    /// Decodes `body`, answered with HTTP `status`, as the answer to `call`.
+    pub fn kratos_answer(
+        call: KratosCall,
+        status: u16,
+        body: &str,
+    ) -> Result<KratosAnswer, KratosApiError> {
+        const OP: &str = "fuzz";
+        let answer = Answer {
+            status,
+            body: body.to_string(),
+        };
+        if call == KratosCall::HealthReady {
+            return ready(OP, ADMIN_URL, &answer).map(|()| KratosAnswer::Done);
+        }
+        let body = expect_success(OP, answer)?;
+        Ok(match call {
+            KratosCall::HealthReady | KratosCall::Delete => KratosAnswer::Done,
+            KratosCall::Identity => KratosAnswer::Identity(decode_identity(OP, &body)?),
+            KratosCall::ListIdentities => {
+                KratosAnswer::Identities(decode_identity_list(OP, &body)?)
+            }
+            KratosCall::RecoveryCode => {
+                KratosAnswer::RecoveryCode(decode_recovery_code(OP, &body)?)
+            }
+        })
     }
 }
 

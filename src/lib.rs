@@ -16,6 +16,9 @@ pub mod container;
 pub mod converge;
 pub mod dispatch;
 pub mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity_schemas;
 pub mod inputs;
 pub mod integrations;

@@ -7,7 +7,7 @@ use juju_rs_ops::model::{Bag, Model, ModelError};
 use juju_rs_ops::Status;
 use percent_encoding::utf8_percent_encode;
 
-use super::{BadRelationData, Contribute, Databag, Integration, Reading, USERINFO};
+use super::{is_url_host, BadRelationData, Contribute, Databag, Integration, Reading, USERINFO};
 use crate::error::CharmError;
 use crate::inputs::Inputs;
 use crate::secrets;
@@ -225,12 +225,13 @@ pub fn parse_offer(bag: &Databag) -> Result<Offer, BadRelationData> {
     }
 }
 
-/// The first of the comma-separated `host:port` endpoints, checked.
+/// The first of the comma-separated `host:port` endpoints, checked: the host must be one a
+/// URL takes as it is (it goes into Kratos's DSN unescaped).
 fn first_endpoint(endpoints: &str) -> Result<String, BadRelationData> {
     let first = endpoints.split(',').next().unwrap_or_default().trim();
-    let valid = first.rsplit_once(':').is_some_and(|(host, port)| {
-        !host.is_empty() && port.parse::<u16>().is_ok() && !host.contains(['/', '@', '?', '#', ' '])
-    });
+    let valid = first
+        .rsplit_once(':')
+        .is_some_and(|(host, port)| port.parse::<u16>().is_ok() && is_url_host(host));
     if valid {
         Ok(first.to_string())
     } else {
@@ -335,6 +336,45 @@ mod tests {
         assert!(!err.to_string().contains("pw"));
         assert!(parse_offer(&bag(&[("endpoints", "h:99999")])).is_err());
         assert!(parse_offer(&bag(&[("endpoints", "a@b:1")])).is_err());
+    }
+
+    #[test]
+    fn endpoints_whose_host_no_url_takes_are_refused() {
+        // Found by fuzzing (fuzz/corpus/databag_database/crash-bracket-in-host): the host
+        // went into the DSN as it was, and no URL parser reads that DSN.
+        for endpoints in [
+            "postgresql-k8s-primary.i[m.svc:5432",
+            "12>.0.0.1:5432",
+            "fd00::1:5432",
+        ] {
+            let bag = bag(&[
+                ("endpoints", endpoints),
+                ("username", "u"),
+                ("password", "p"),
+            ]);
+            assert!(parse_offer(&bag).is_err(), "{endpoints}");
+        }
+        let offer = parse_offer(&bag(&[
+            ("endpoints", "[fd00::1]:5432"),
+            ("username", "u"),
+            ("password", "p"),
+        ]));
+        let Ok(Offer::Inline {
+            endpoint,
+            username,
+            password,
+        }) = offer
+        else {
+            panic!("{offer:?}");
+        };
+        let connection = Connection {
+            endpoint,
+            database: "m_kratos".into(),
+            username,
+            password,
+        };
+        let dsn = url::Url::parse(connection.dsn().expose()).unwrap();
+        assert_eq!(dsn.host_str(), Some("[fd00::1]"));
     }
 
     #[test]

@@ -191,6 +191,14 @@ pub const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANU
     .remove(b'_')
     .remove(b'~');
 
+/// Whether `host` is a host a URL can carry as it is: a domain name, an IPv4 address or a
+/// bracketed IPv6 address (what relation data gives as a host before the charm pastes it
+/// into a DSN or a URI for the workload). No percent-escapes: Go's URL parser, which reads
+/// them in the workload, refuses them in a host name.
+pub fn is_url_host(host: &str) -> bool {
+    !host.contains('%') && url::Host::parse(host).is_ok()
+}
+
 /// Parses an http(s) URL from relation data; the error names the key.
 pub fn http_url(
     endpoint: &'static str,
@@ -234,6 +242,26 @@ mod tests {
             required_keys(&bag(&[("b", "2"), ("a", "1")]), &keys),
             Keys::All(vec!["1", "2"])
         );
+    }
+
+    #[test]
+    fn url_hosts_are_names_and_addresses_a_url_takes() {
+        for good in ["pg-0.pg-endpoints", "10.1.2.3", "[fd00::1]", "localhost"] {
+            assert!(is_url_host(good), "{good}");
+        }
+        // The last two: what fuzzing found pasted into a DSN and an SMTP URI.
+        for bad in [
+            "",
+            "a b",
+            "a@b",
+            "a/b",
+            "a%41",
+            "fd00::1",
+            "i[m.svc",
+            "12>.0.0.1",
+        ] {
+            assert!(!is_url_host(bad), "{bad}");
+        }
     }
 
     #[test]

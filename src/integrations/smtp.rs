@@ -11,8 +11,8 @@ use juju_rs_ops::model::{Model, ModelError};
 use percent_encoding::utf8_percent_encode;
 
 use super::{
-    required_keys, waiting_for_keys, BadRelationData, Contribute, Databag, Integration, Keys,
-    Reading, USERINFO,
+    is_url_host, required_keys, waiting_for_keys, BadRelationData, Contribute, Databag,
+    Integration, Keys, Reading, USERINFO,
 };
 use crate::error::CharmError;
 use crate::secrets;
@@ -168,15 +168,21 @@ fn bad(message: String) -> BadRelationData {
     }
 }
 
+/// Whether the URI can carry `host` (it goes in as it is; an IPv6 address in brackets).
+fn valid_host(host: &str) -> bool {
+    if host.contains(':') {
+        host.parse::<std::net::Ipv6Addr>().is_ok()
+    } else {
+        is_url_host(host)
+    }
+}
+
 /// Checks each value; `waiting` when `plain` authentication lacks its credentials.
 fn server(
     bag: &Databag,
     [host, port, auth, transport]: [&str; 4],
 ) -> Result<Reading<SmtpServer>, BadRelationData> {
-    let valid_host = !host
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '/' | '@' | '?' | '#' | '%'));
-    if !valid_host {
+    if !valid_host(host) {
         return Err(bad(format!("host {host:?} is not a host name or address")));
     }
     let port = port
@@ -358,6 +364,25 @@ mod tests {
             panic!("plain without a user must wait")
         };
         assert!(message.ends_with("missing user"), "{message}");
+    }
+
+    #[test]
+    fn hosts_no_uri_takes_block_and_ipv6_is_bracketed() {
+        // Found by fuzzing (fuzz/corpus/databag_smtp/crash-angle-bracket-in-host): the host
+        // went into the URI as it was, and no URL parser reads that URI.
+        for host in ["12>.0.0.1", "mail.ex[ample.com", "[::1]", "a%41"] {
+            let mut data = bag(&PLAIN_STARTTLS);
+            data.insert("host".into(), host.into());
+            assert!(matches!(parse(&data), Reading::Blocked(_)), "{host}");
+        }
+        let mut data = bag(&PLAIN_STARTTLS);
+        data.insert("host".into(), "fd00::25".into());
+        let Reading::Ready(server) = parse(&data) else {
+            panic!("an IPv6 address is a host")
+        };
+        let uri = connection_uri(&server, Some(&Sensitive::new("pw")));
+        let url = url::Url::parse(uri.expose()).unwrap();
+        assert_eq!(url.host_str(), Some("[fd00::25]"));
     }
 
     #[test]

@@ -20,6 +20,9 @@
 
 pub mod context;
 pub mod event;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod logging;
 pub mod model;
 pub mod pebble;

@@ -486,4 +486,51 @@ mod tests {
             "string \"unterminated"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct Typed {
+            port: u16,
+            enabled: Option<bool>,
+            hosts: Option<Vec<u8>>,
+        }
+
+        /// A secret-like value: a `#` in the middle, which no message of serde's holds.
+        fn secret() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9 ]{1,8}#[A-Za-z0-9 ]{1,8}"
+        }
+
+        proptest! {
+            /// Whatever a databag or config value holds, a decoding error names its key and
+            /// never quotes the value (as a bare string, a JSON string, inside a list or a
+            /// map). Enum fields are left out: an unknown variant is quoted on purpose.
+            #[test]
+            fn errors_never_quote_values(
+                secret in secret(),
+                key in prop::sample::select(vec!["port", "enabled", "hosts"]),
+                shape in 0..4usize,
+            ) {
+                let raw = match shape {
+                    0 => secret.clone(),
+                    1 => Value::String(secret.clone()).to_string(),
+                    2 => serde_json::json!([secret, 1]).to_string(),
+                    _ => format!("{{\"{secret}\": 1}}"),
+                };
+                let mut bag = BTreeMap::from([("port".to_string(), "1".to_string())]);
+                bag.insert(key.to_string(), raw.clone());
+                if let Err(err) = from_string_map::<Typed>(&bag) {
+                    prop_assert!(!err.to_string().contains(&secret), "{err}");
+                }
+                let mut json = serde_json::Map::from_iter([("port".to_string(), Value::from(1))]);
+                json.insert(key.to_string(), serde_json::from_str(&raw).unwrap_or(Value::String(raw)));
+                if let Err(err) = from_json_map::<Typed>(&json) {
+                    prop_assert!(!err.to_string().contains(&secret), "{err}");
+                }
+            }
+        }
+    }
 }

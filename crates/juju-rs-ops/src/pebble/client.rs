@@ -332,25 +332,7 @@ impl Client {
                 self.request_timeout,
             )
             .await?;
-        if reply.status >= 400 || !reply.content_type.starts_with("multipart/") {
-            // Requests Pebble rejects outright come back as a JSON error envelope.
-            reply.envelope()?;
-            return Err(PebbleError::Protocol(format!(
-                "{}: expected a multipart reply, got {:?}",
-                reply.what, reply.content_type
-            )));
-        }
-        let (content, response) = parse_read_reply(&reply.content_type, reply.body).await?;
-        let response = response.ok_or_else(|| {
-            PebbleError::Protocol(format!("{request_path}: no \"response\" part in the reply"))
-        })?;
-        let envelope: Envelope = serde_json::from_slice(&response).map_err(|e| {
-            PebbleError::Protocol(format!("{request_path}: bad \"response\" part: {e}"))
-        })?;
-        check_path_result(envelope.result, path)?;
-        content.ok_or_else(|| {
-            PebbleError::Protocol(format!("{request_path}: no file content in the reply"))
-        })
+        read_file_reply(reply, path, &request_path).await
     }
 
     async fn exec_async(&self, request: &ExecRequest) -> Result<ExecOutput, PebbleError> {
@@ -368,13 +350,7 @@ impl Client {
         let envelope = self
             .call(http::Method::POST, "/v1/exec", Some(&body))
             .await?;
-        let change_id = envelope.change_id("/v1/exec")?;
-        let task_id = envelope
-            .result
-            .get("task-id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| PebbleError::Protocol("POST /v1/exec: no task-id in the reply".into()))?
-            .to_owned();
+        let (change_id, task_id) = exec_ids(&envelope)?;
 
         // Without a reply by then, give up; dropping the websockets makes Pebble kill
         // the command (an abnormal close of the control websocket sends it SIGKILL).
@@ -404,16 +380,9 @@ impl Client {
                 message: change.err,
             });
         }
-        let exit_code = change
-            .tasks
-            .first()
-            .and_then(|task| task.data.get("exit-code"))
-            .and_then(Value::as_i64)
-            .and_then(|code| i32::try_from(code).ok())
-            .unwrap_or(-1);
         Ok(ExecOutput {
             command: request.command.clone(),
-            exit_code,
+            exit_code: exit_code(&change),
             stdout,
             stderr,
         })
@@ -522,12 +491,7 @@ impl Pebble for Client {
     fn plan(&self) -> Result<Plan, PebbleError> {
         self.block_on(async {
             let path = "/v1/plan?format=yaml";
-            let yaml: String = self
-                .call(http::Method::GET, path, None)
-                .await?
-                .result_as(path)?;
-            serde_yaml_ng::from_str(&yaml)
-                .map_err(|e| PebbleError::Protocol(format!("{path}: cannot parse the plan: {e}")))
+            decode_plan(self.call(http::Method::GET, path, None).await?, path)
         })
     }
 
@@ -796,6 +760,65 @@ fn check_path_result(result: Value, path: &str) -> Result<(), PebbleError> {
     }
 }
 
+/// The plan in the reply of `GET /v1/plan?format=yaml` (a YAML string as the result).
+fn decode_plan(envelope: Envelope, path: &str) -> Result<Plan, PebbleError> {
+    let yaml: String = envelope.result_as(path)?;
+    serde_yaml_ng::from_str(&yaml)
+        .map_err(|e| PebbleError::Protocol(format!("{path}: cannot parse the plan: {e}")))
+}
+
+/// The file content in the reply of `GET /v1/files?action=read` (`request_path`, for
+/// messages): a multipart body with the content and a JSON `response` part, or a JSON
+/// error envelope.
+async fn read_file_reply(
+    reply: RawReply,
+    path: &str,
+    request_path: &str,
+) -> Result<Vec<u8>, PebbleError> {
+    if reply.status >= 400 || !reply.content_type.starts_with("multipart/") {
+        // Requests Pebble rejects outright come back as a JSON error envelope.
+        reply.envelope()?;
+        return Err(PebbleError::Protocol(format!(
+            "{}: expected a multipart reply, got {:?}",
+            reply.what, reply.content_type
+        )));
+    }
+    let (content, response) = parse_read_reply(&reply.content_type, reply.body).await?;
+    let response = response.ok_or_else(|| {
+        PebbleError::Protocol(format!("{request_path}: no \"response\" part in the reply"))
+    })?;
+    let envelope: Envelope = serde_json::from_slice(&response).map_err(|e| {
+        PebbleError::Protocol(format!("{request_path}: bad \"response\" part: {e}"))
+    })?;
+    check_path_result(envelope.result, path)?;
+    content.ok_or_else(|| {
+        PebbleError::Protocol(format!("{request_path}: no file content in the reply"))
+    })
+}
+
+/// The change and task ids in the reply of `POST /v1/exec`.
+fn exec_ids(envelope: &Envelope) -> Result<(String, String), PebbleError> {
+    let change_id = envelope.change_id("/v1/exec")?;
+    let task_id = envelope
+        .result
+        .get("task-id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| PebbleError::Protocol("POST /v1/exec: no task-id in the reply".into()))?
+        .to_owned();
+    Ok((change_id, task_id))
+}
+
+/// The exit code an exec change reports (`-1` when it reports none).
+fn exit_code(change: &Change) -> i32 {
+    change
+        .tasks
+        .first()
+        .and_then(|task| task.data.get("exit-code"))
+        .and_then(Value::as_i64)
+        .and_then(|code| i32::try_from(code).ok())
+        .unwrap_or(-1)
+}
+
 /// Pebble's permission/ownership fields for writes and directory creation.
 fn auth_fields(options: &PushOptions) -> serde_json::Map<String, Value> {
     let mut fields = serde_json::Map::new();
@@ -981,6 +1004,170 @@ fn io_context(kind: std::io::ErrorKind, what: &str, error: impl Display) -> Pebb
 fn snippet(body: &[u8]) -> String {
     let start = body.get(..200).unwrap_or(body);
     String::from_utf8_lossy(start).into_owned()
+}
+
+/// Entry points for the fuzz targets (feature `fuzzing`, `fuzz/`): each decodes a reply
+/// exactly as the client's call of the same name does, without a socket. Not an API.
+#[cfg(feature = "fuzzing")]
+pub(crate) mod fuzzing {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    /// Which call's reply to decode (a call of [`Pebble`], or a step of one).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Call {
+        /// [`Pebble::system_info`].
+        SystemInfo,
+        /// [`Pebble::plan`].
+        Plan,
+        /// [`Pebble::add_layer`].
+        AddLayer,
+        /// [`Pebble::services`].
+        Services,
+        /// The reply starting a change ([`Pebble::start`], `stop`, `restart`, `replan`).
+        ServicesAction,
+        /// `GET /v1/changes/{id}/wait`, which every change is waited on with.
+        WaitChange,
+        /// [`Pebble::push`].
+        Push,
+        /// [`Pebble::pull`] (a multipart reply).
+        Pull,
+        /// [`Pebble::list_files`].
+        ListFiles,
+        /// [`Pebble::make_dir`] and [`Pebble::remove_path`].
+        FilesAction,
+        /// [`Pebble::checks`].
+        Checks,
+        /// [`Pebble::notices`].
+        Notices,
+        /// The reply of `POST /v1/exec` ([`Pebble::exec`]).
+        Exec,
+        /// The finished exec change ([`Pebble::exec`]): its exit code.
+        ExecChange,
+    }
+
+    impl Call {
+        /// Every call, in declaration order.
+        pub const ALL: [Call; 14] = [
+            Call::SystemInfo,
+            Call::Plan,
+            Call::AddLayer,
+            Call::Services,
+            Call::ServicesAction,
+            Call::WaitChange,
+            Call::Push,
+            Call::Pull,
+            Call::ListFiles,
+            Call::FilesAction,
+            Call::Checks,
+            Call::Notices,
+            Call::Exec,
+            Call::ExecChange,
+        ];
+    }
+
+    /// One frame read off an exec output websocket.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Frame {
+        /// Output bytes.
+        Binary(Vec<u8>),
+        /// A control message (`{"command":"end"}` ends the stream).
+        Text(String),
+        /// A ping.
+        Ping(Vec<u8>),
+        /// A close frame.
+        Close,
+        /// The connection broke.
+        Error,
+    }
+
+    /// Decodes `body` as the reply to `call` with this HTTP status and content type;
+    /// `path` is the file path asked about (files calls). `None` if decoding did not
+    /// finish on a body that is all there (it must: that would be a hang).
+    pub fn reply(
+        call: Call,
+        status: u16,
+        content_type: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Option<Result<(), PebbleError>> {
+        let reply = RawReply {
+            what: format!("{call:?}"),
+            status,
+            content_type: content_type.to_owned(),
+            body: Bytes::copy_from_slice(body),
+        };
+        let what = "/v1/fuzz";
+        let done = |result: Result<(), PebbleError>| Some(result);
+        match call {
+            Call::SystemInfo => done(envelope_as::<SystemInfo>(&reply, what)),
+            Call::Plan => done(
+                reply
+                    .envelope()
+                    .and_then(|e| decode_plan(e, what))
+                    .map(drop),
+            ),
+            Call::AddLayer => done(reply.envelope().map(drop)),
+            Call::Services => done(envelope_as::<Vec<ServiceInfo>>(&reply, what)),
+            Call::ServicesAction => {
+                done(reply.envelope().and_then(|e| e.change_id(what)).map(drop))
+            }
+            Call::WaitChange => done(if reply.status == 504 {
+                Ok(())
+            } else {
+                reply
+                    .envelope()
+                    .and_then(|e| e.result_as::<Change>(what))
+                    .and_then(|change| match change.ready {
+                        true => change.into_result().map(drop),
+                        false => Ok(()),
+                    })
+            }),
+            Call::Push | Call::FilesAction => done(
+                reply
+                    .envelope()
+                    .and_then(|e| check_path_result(e.result, path)),
+            ),
+            Call::Pull => read_file_reply(reply, path, what)
+                .now_or_never()
+                .map(|result| result.map(drop)),
+            Call::ListFiles => done(envelope_as::<Option<Vec<FileInfo>>>(&reply, what)),
+            Call::Checks => done(envelope_as::<Option<Vec<CheckInfo>>>(&reply, what)),
+            Call::Notices => done(envelope_as::<Option<Vec<Notice>>>(&reply, what)),
+            Call::Exec => done(reply.envelope().and_then(|e| exec_ids(&e)).map(drop)),
+            Call::ExecChange => done(
+                reply
+                    .envelope()
+                    .and_then(|e| e.result_as::<Change>(what))
+                    .map(|change| {
+                        std::hint::black_box(exit_code(&change));
+                    }),
+            ),
+        }
+    }
+
+    fn envelope_as<T: serde::de::DeserializeOwned>(
+        reply: &RawReply,
+        what: &str,
+    ) -> Result<(), PebbleError> {
+        reply.envelope()?.result_as::<T>(what).map(drop)
+    }
+
+    /// Reads an exec output stream made of `frames` as the client does; `None` if the
+    /// reading did not finish once the frames ran out (it must: that would be a hang).
+    pub fn exec_output(frames: Vec<Frame>) -> Option<Vec<u8>> {
+        use tokio_tungstenite::tungstenite::Error;
+        let messages = frames.into_iter().map(|frame| match frame {
+            Frame::Binary(data) => Ok(Message::Binary(Bytes::from(data))),
+            Frame::Text(text) => Ok(Message::text(text)),
+            Frame::Ping(data) => Ok(Message::Ping(Bytes::from(data))),
+            Frame::Close => Ok(Message::Close(None)),
+            Frame::Error => Err(Error::ConnectionClosed),
+        });
+        let mut stream = futures_util::stream::iter(messages);
+        read_stream(&mut stream).now_or_never()
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ mod client;
 mod remembering;
 mod types;
 
+#[cfg(feature = "fuzzing")]
+pub(crate) use client::fuzzing;
 pub use client::Client;
 pub use remembering::Remembering;
 pub use types::*;

@@ -714,4 +714,170 @@ checks:
             "startup: disabled\n"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn text() -> impl Strategy<Value = String> {
+            any::<String>()
+        }
+
+        fn map() -> impl Strategy<Value = BTreeMap<String, String>> {
+            prop::collection::btree_map(text(), text(), 0..3)
+        }
+
+        fn list() -> impl Strategy<Value = Vec<String>> {
+            prop::collection::vec(text(), 0..3)
+        }
+
+        /// A wire value: known, or any other non-empty word (empty means unset).
+        fn wire<T: From<String> + std::fmt::Debug>(
+            known: &'static [&'static str],
+        ) -> impl Strategy<Value = Option<T>> {
+            prop::option::of(prop_oneof![
+                prop::sample::select(known).prop_map(str::to_string),
+                text().prop_filter("set", |s| !s.is_empty()),
+            ])
+            .prop_map(|value| value.map(T::from))
+        }
+
+        fn service() -> impl Strategy<Value = Service> {
+            (
+                (text(), text(), text(), text()),
+                wire::<ServiceStartup>(&["enabled", "disabled"]),
+                (list(), list(), list(), map()),
+                (
+                    text(),
+                    text(),
+                    text(),
+                    text(),
+                    text(),
+                    map(),
+                    text(),
+                    text(),
+                ),
+            )
+                .prop_map(
+                    |(
+                        (summary, description, r#override, command),
+                        startup,
+                        (after, before, requires, environment),
+                        (
+                            user,
+                            group,
+                            working_dir,
+                            on_success,
+                            on_failure,
+                            on_check_failure,
+                            backoff_delay,
+                            kill_delay,
+                        ),
+                    )| Service {
+                        summary,
+                        description,
+                        r#override,
+                        command,
+                        startup,
+                        after,
+                        before,
+                        requires,
+                        environment,
+                        user,
+                        group,
+                        working_dir,
+                        on_success,
+                        on_failure,
+                        on_check_failure,
+                        backoff_delay,
+                        kill_delay,
+                    },
+                )
+        }
+
+        fn check() -> impl Strategy<Value = Check> {
+            (
+                (text(), wire::<CheckLevel>(&["alive", "ready"])),
+                wire::<CheckStartup>(&["enabled", "disabled"]),
+                (text(), text(), prop::option::of(any::<u32>())),
+                prop::option::of(
+                    (text(), map()).prop_map(|(url, headers)| HttpCheck { url, headers }),
+                ),
+                prop::option::of(
+                    (any::<u16>(), text()).prop_map(|(port, host)| TcpCheck { port, host }),
+                ),
+                prop::option::of((text(), map(), text()).prop_map(
+                    |(command, environment, working_dir)| ExecCheck {
+                        command,
+                        environment,
+                        working_dir,
+                    },
+                )),
+            )
+                .prop_map(
+                    |(
+                        (r#override, level),
+                        startup,
+                        (period, timeout, threshold),
+                        http,
+                        tcp,
+                        exec,
+                    )| Check {
+                        r#override,
+                        level,
+                        startup,
+                        period,
+                        timeout,
+                        threshold,
+                        http,
+                        tcp,
+                        exec,
+                    },
+                )
+        }
+
+        fn log_target() -> impl Strategy<Value = LogTarget> {
+            (text(), text(), text(), list(), map()).prop_map(
+                |(r#override, r#type, location, services, labels)| LogTarget {
+                    r#override,
+                    r#type,
+                    location,
+                    services,
+                    labels,
+                },
+            )
+        }
+
+        fn layer() -> impl Strategy<Value = Layer> {
+            (
+                text(),
+                text(),
+                prop::collection::btree_map(text(), service(), 0..3),
+                prop::collection::btree_map(text(), check(), 0..3),
+                prop::collection::btree_map(text(), log_target(), 0..3),
+            )
+                .prop_map(|(summary, description, services, checks, log_targets)| {
+                    Layer {
+                        summary,
+                        description,
+                        services,
+                        checks,
+                        log_targets,
+                    }
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            /// A layer the charm sends reads back (Pebble's YAML) as the same layer, whatever
+            /// its strings hold: nothing is lost, nothing is added.
+            #[test]
+            fn layers_round_trip_through_yaml(layer in layer()) {
+                let yaml = serde_yaml_ng::to_string(&layer).unwrap();
+                let back: Layer = serde_yaml_ng::from_str(&yaml).unwrap();
+                prop_assert_eq!(back, layer);
+            }
+        }
+    }
 }
