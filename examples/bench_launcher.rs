@@ -23,7 +23,13 @@
 //! - `exit`: the exit code (128 + signal when killed).
 //!
 //! With `BENCH_LAUNCHER_SMAPS=<file>`, the child's /proc/<pid>/smaps at that exit stop is
-//! copied to the file (which mappings hold the resident memory).
+//! copied to the file (which mappings hold the resident memory). With
+//! `BENCH_LAUNCHER_PAGEMAP=<dir>`, `<dir>/<start_ns>` lists every resident page of a
+//! file the child maps, by page index in the file (which parts of the binary a run holds:
+//! how the code layout of scripts/build-dispatch.sh does). The bench passes both on.
+//!
+//! A program that execs another (a wrapper script, as scripts/profile-layout.sh runs the
+//! charm under callgrind) is followed through the exec.
 //!
 //! The launcher itself is small and runs outside what it measures (a test process's memory
 //! would count in `ru_maxrss` of a vforked child). Only the child is traced, and only for
@@ -51,6 +57,37 @@ fn monotonic_ns() -> u64 {
     // SAFETY: clock_gettime writes the timespec it is given.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Writes, for every page of a file-backed mapping resident in the stopped child, one line
+/// `<file page index> <path>`: which pages of its binary a run really holds (the kernel maps
+/// file pages in fault-around blocks, not one by one).
+fn write_present_pages(pid: libc::pid_t, out: &std::path::Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let mut pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap"))?;
+    let mut lines = String::new();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 || !fields[5].starts_with('/') {
+            continue;
+        }
+        let (start, end) = fields[0].split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        let offset = u64::from_str_radix(fields[2], 16).unwrap();
+        let pages = (end - start) / 4096;
+        let mut entries = vec![0u8; pages as usize * 8];
+        pagemap.seek(SeekFrom::Start(start / 4096 * 8))?;
+        pagemap.read_exact(&mut entries)?;
+        for (i, entry) in entries.chunks_exact(8).enumerate() {
+            let entry = u64::from_le_bytes(entry.try_into().unwrap());
+            if entry >> 63 == 1 {
+                lines.push_str(&format!("{} {}\n", offset / 4096 + i as u64, fields[5]));
+            }
+        }
+    }
+    std::fs::write(out, lines)
 }
 
 /// A field of /proc/<pid>/status in kB (`VmHWM`, `RssAnon`, `RssFile`).
@@ -145,14 +182,24 @@ fn main() {
                         libc::PTRACE_SETOPTIONS,
                         pid,
                         0,
-                        libc::PTRACE_O_TRACEEXIT | libc::PTRACE_O_EXITKILL,
+                        libc::PTRACE_O_TRACEEXIT
+                            | libc::PTRACE_O_TRACEEXEC
+                            | libc::PTRACE_O_EXITKILL,
                     );
                 }
+            } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_EXEC {
+                // The program exec'd another (a wrapper script): nothing to deliver.
             } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_EXIT {
                 own_peak_kb = status_kb(pid, "VmHWM");
                 own_anon_kb = status_kb(pid, "RssAnon");
                 own_file_kb = status_kb(pid, "RssFile");
                 own_cpu = own_cpu_ns(pid);
+                if let Some(path) = std::env::var_os("BENCH_LAUNCHER_PAGEMAP") {
+                    let path = std::path::Path::new(&path).join(start_ns.to_string());
+                    if let Err(e) = write_present_pages(pid, &path) {
+                        eprintln!("bench_launcher: cannot read the page map: {e}");
+                    }
+                }
                 if let Some(path) = std::env::var_os("BENCH_LAUNCHER_SMAPS") {
                     // Where the memory is, for looking into the peak by hand.
                     if let Err(e) = std::fs::copy(format!("/proc/{pid}/smaps"), &path) {
