@@ -23,6 +23,19 @@ scripts/build-dispatch.sh "$static_dir/dispatch"
 export JUJU_EMULATOR_BIN="$CARGO_TARGET_DIR/release/juju-emulator"
 # The dispatches run the static binary that ships in the .charm.
 export CHARM_DISPATCH="$static_dir/dispatch"
+if [ -n "${BENCH_CALLGRIND_DIR:-}" ]; then
+    # scripts/profile-layout.sh: every dispatch runs the same binary before stripping (its
+    # symbols name the functions) under callgrind, one profile per dispatch.
+    command -v valgrind >/dev/null || { echo "bench: BENCH_CALLGRIND_DIR needs valgrind" >&2; exit 1; }
+    unstripped="$CARGO_TARGET_DIR/$(uname -m)-unknown-linux-gnu/release/charm-kratos"
+    {
+        echo '#!/usr/bin/env bash'
+        echo "out=\"$BENCH_CALLGRIND_DIR/\$(date +%s%N)-\${JUJU_DISPATCH_PATH//\//_}-\${JUJU_UNIT_NAME//\//_}\""
+        echo "exec valgrind --quiet --tool=callgrind --demangle=no --callgrind-out-file=\"\$out\" \"$unstripped\" \"\$@\""
+    } >"$static_dir/dispatch-callgrind"
+    chmod 0755 "$static_dir/dispatch-callgrind"
+    export CHARM_DISPATCH="$static_dir/dispatch-callgrind"
+fi
 export BENCH_LAUNCHER="$CARGO_TARGET_DIR/debug/examples/bench_launcher"
 export BENCH_STATIC_BIN="$static_dir/dispatch"
 cargo run --quiet --example bench -- "$@"

@@ -145,5 +145,16 @@ if [ "$run_rc" -ge 124 ]; then
     fail "dispatch could not run outside a hook (exit $run_rc: cannot execute, timed out or killed by a signal)"
 fi
 echo "ok: dispatch starts and exits ($run_rc) outside a hook"
+# What keeps a hook's memory small (README, "Benchmarks"): compact relocations, and a link
+# that followed the code layout (scripts/link-dispatch.sh counts what it matched).
+readelf -SW "$dispatch" | grep -q '\.relr\.dyn' \
+    || fail "dispatch has no RELR relocations (scripts/build-dispatch.sh links with -z pack-relative-relocs)"
+report="${CARGO_TARGET_DIR:-$root/target}/$(uname -m)-unknown-linux-gnu/release/dispatch-layout.txt"
+read -r listed by_name by_key _ _ <"$report" \
+    || fail "no code layout report at $report (was dispatch linked by scripts/link-dispatch.sh?)"
+if [ $(((by_name + by_key) * 2)) -lt "$listed" ]; then
+    fail "the link matched $((by_name + by_key)) of the $listed functions of layout/dispatch.order"
+fi
+echo "ok: RELR relocations; code layout followed ($by_name of $listed functions by name, $by_key without hash)"
 
 printf '\ncheck-charm: OK (%s)\n' "$charm"
