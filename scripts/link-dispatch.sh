@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The linker of scripts/build-dispatch.sh: `cc` (rustc's own choice, with its arguments
-# unchanged) plus the code layout of layout/dispatch.order resolved against the symbols
-# of this very link.
+# unchanged) plus, when rustc links with lld (`-fuse-ld=lld`, its default on x86_64
+# Linux), RELR relocations (`-z pack-relative-relocs`) and the code layout of
+# layout/dispatch.order resolved against the symbols of this very link. With another
+# linker (GNU ld on other architectures: no --symbol-ordering-file) it links as rustc asked.
 #
 # The layout names functions by their mangled symbols, whose hash changes with Cargo.lock
 # and with the toolchain. A name found as it is is placed as it is; one that is not is
@@ -17,7 +19,11 @@ layout="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/layout/dispatch.order"
 output=""
 objects=()
 previous=""
+lld=false
 for arg in "$@"; do
+    if [ "$arg" = "-fuse-ld=lld" ]; then
+        lld=true
+    fi
     if [ "$previous" = "-o" ]; then
         output="$arg"
     fi
@@ -27,12 +33,17 @@ for arg in "$@"; do
     previous="$arg"
 done
 
-if [ ! -f "$layout" ] || [ -z "$output" ] || [ "${#objects[@]}" -eq 0 ]; then
+report="$(dirname "${output:-.}")/../dispatch-layout.txt"
+if ! $lld; then
+    rm -f "$report"
     exec cc "$@"
+fi
+if [ ! -f "$layout" ] || [ -z "$output" ] || [ "${#objects[@]}" -eq 0 ]; then
+    rm -f "$report"
+    exec cc "$@" -Wl,-z,pack-relative-relocs
 fi
 
 resolved="$output.order"
-report="$(dirname "$output")/../dispatch-layout.txt"
 nm --defined-only "${objects[@]}" 2>/dev/null | awk '{ print $NF }' \
     | awk -v resolved="$resolved" -v report="$report" '
         function key(name,    k) {
@@ -69,4 +80,5 @@ nm --defined-only "${objects[@]}" 2>/dev/null | awk '{ print $NF }' \
         }
     ' - "$layout"
 touch "$resolved"
-exec cc "$@" -Wl,--symbol-ordering-file="$resolved" -Wl,--no-warn-symbol-ordering
+exec cc "$@" -Wl,-z,pack-relative-relocs \
+    -Wl,--symbol-ordering-file="$resolved" -Wl,--no-warn-symbol-ordering
