@@ -53,9 +53,11 @@ export TOFU_BIN="$CHARM_KRATOS_BIN/tofu"
 step "Tests"
 cargo test --workspace --all-features
 
-step "Fuzzing smoke run (every fuzz target over its corpus, then a few seconds each)"
-# Its own nightly build directory; cargo-fuzz is installed once (scripts/fuzz.sh).
-scripts/fuzz.sh --smoke
+step "Fuzz corpora (every fuzz target over its committed corpus)"
+# The targets' bodies on the stable toolchain, without libFuzzer: a regression check of
+# every seed and past finding. Fuzzing itself is scripts/fuzz.sh (nightly, ASan).
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+cargo test --locked --manifest-path fuzz/Cargo.toml --test corpus
 
 step "Packing and checking the charm"
 scripts/check-charm.sh

@@ -1,17 +1,6 @@
 //! hydra-endpoint-info: Hydra's application bag into Kratos's OAuth2 provider URL.
+//! The body is `fuzz_support::targets::databag_hydra` (fuzz/src/targets/databag_hydra.rs), which
+//! fuzz/tests/corpus.rs also replays over the corpus on the stable toolchain.
 #![no_main]
 
-use charm_kratos::integrations::{hydra, Contribute, Reading};
-use fuzz_support::{default_spec, input, render, Databag};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Some(bag) = input::<Databag>(data) else {
-        return;
-    };
-    if let Reading::Ready(endpoints) = hydra::parse(&bag) {
-        let mut spec = default_spec();
-        endpoints.contribute(&mut spec);
-        render(&spec);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_support::targets::databag_hydra::fuzz(data));

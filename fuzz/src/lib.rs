@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 
 pub use juju_rs_ops::Databag;
 
+pub mod targets;
+
 /// The input as JSON (the wire format of databags, config-get and action-get output: what
 /// the corpus holds), else as `arbitrary` structured data, so that no mutation is wasted
 /// on the JSON syntax: a map of strings either way.
