@@ -42,7 +42,7 @@ use base64::Engine as _;
 use common::kube::{KubeCluster, TRUSTED};
 use common::{in_netns, kratos_bin, rand_hex, tail, Deployment, Postgres, Relay, Workload, APP};
 use juju_rs_ops_testing::state::{Relation, Secret, SecretOwner};
-use juju_rs_ops_testing::{ActionStatus, Outcomes};
+use juju_rs_ops_testing::{ActionStatus, EventSpec, Outcomes};
 use serde_json::{json, Value};
 
 const LEADER: &str = "kratos/0";
@@ -83,6 +83,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "pebble plan: services.kratos.environment.SECRETS_COOKIE",
             "pebble plan: services.courier.environment.SECRETS_COOKIE",
             "hook-tool call: secret-add",
+            // rotate-cookie-secret keeps it as the previous one, in the new revision.
+            "hook-tool call: secret-set",
+        ],
+    ),
+    // The one rotate-cookie-secret makes: where the first one is.
+    (
+        "rotated cookie secret",
+        &[
+            "pebble plan: services.kratos.environment.SECRETS_COOKIE",
+            "pebble plan: services.courier.environment.SECRETS_COOKIE",
+            "hook-tool call: secret-set",
         ],
     ),
     // The courier needs the SMTP password, in its connection URI.
@@ -860,7 +871,7 @@ fn no_secret_is_anywhere_it_must_not_be() {
             .expect("the leader created the cookie secret");
         secret.revisions.last().expect("a revision").content["cookiesecret"].clone()
     };
-    s.secret("cookie secret", cookie, vec![]);
+    let cookie = s.secret("cookie secret", cookie, vec![]);
     eprintln!("[{:?}] deployed", started.elapsed());
 
     // 2. juju config kratos log_level=debug: Kratos's most talkative level for the rest.
@@ -1037,6 +1048,39 @@ fn no_secret_is_anywhere_it_must_not_be() {
     s.completed(FOLLOWER, "cleanup", json!({}));
     let (done, _, _) = s.action(LEADER, "run-migration", json!({}));
     assert!(!done, "not the leader any more");
+
+    // The new leader rotates the cookie secret, keeping the old one accepted; the other
+    // unit follows on the peer relation-changed the rotation causes.
+    let results = s.completed(FOLLOWER, "rotate-cookie-secret", json!({}));
+    assert!(results.contains_key("previous-kept"), "{results:?}");
+    let (peers, rotated) = {
+        let state = s.d.emulator.state().expect("state");
+        let peers = state
+            .relations
+            .iter()
+            .find(|r| r.endpoint == "kratos-peers")
+            .cloned()
+            .expect("the peer relation");
+        let secret = state
+            .secrets
+            .iter()
+            .find(|x| x.label.as_deref() == Some("cookie_secret"))
+            .expect("the cookie secret");
+        let content = &secret.revisions.last().expect("a revision").content;
+        (peers, content["cookiesecret"].clone())
+    };
+    assert_ne!(rotated, cookie, "a new cookie secret");
+    let dispatched =
+        s.d.emulator
+            .dispatch(LEADER, &EventSpec::relation("changed", &peers, None))
+            .expect("dispatch");
+    assert!(dispatched.succeeded(), "{}", dispatched.stderr);
+    s.said.push((
+        format!("dispatch output: {LEADER} kratos-peers-relation-changed"),
+        format!("{}\n{}", dispatched.stdout, dispatched.stderr),
+    ));
+    s.secret("rotated cookie secret", rotated, vec![]);
+    s.all_active("cookie secret rotated");
 
     // 6. juju remove-relation: the login web-hook and the IdP.
     for id in [hooks[1], idp] {
