@@ -44,8 +44,17 @@ if [ ! -f "$layout" ] || [ -z "$output" ] || [ "${#objects[@]}" -eq 0 ]; then
 fi
 
 resolved="$output.order"
-nm --defined-only "${objects[@]}" 2>/dev/null | awk '{ print $NF }' \
-    | awk -v resolved="$resolved" -v report="$report" '
+symbols="$output.symbols"
+nm --defined-only "${objects[@]}" | awk '{ print $NF }' >"$symbols"
+if [ ! -s "$symbols" ]; then
+    # Nothing to match against: the layout goes to lld as it is.
+    echo "link-dispatch: no symbols in ${objects[*]}" >&2
+    cp "$layout" "$resolved"
+    rm -f "$report"
+    exec cc "$@" -Wl,-z,pack-relative-relocs \
+        -Wl,--symbol-ordering-file="$resolved" -Wl,--no-warn-symbol-ordering
+fi
+awk -v resolved="$resolved" -v report="$report" '
         function key(name,    k) {
             k = name
             sub(/17h[0-9a-f]+E$/, "E", k)
@@ -78,7 +87,7 @@ nm --defined-only "${objects[@]}" 2>/dev/null | awk '{ print $NF }' \
             printf "%d %d %d %d %d\n", listed, byName, byKeyCount, instances, passed > report
             close(resolved)
         }
-    ' - "$layout"
+    ' "$symbols" "$layout"
 touch "$resolved"
 exec cc "$@" -Wl,-z,pack-relative-relocs \
     -Wl,--symbol-ordering-file="$resolved" -Wl,--no-warn-symbol-ordering
